@@ -1,0 +1,45 @@
+# One entry point for developers, CI and the README.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint typecheck unit integration services services-down dev bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -c requirements.lock -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+services:
+	scripts/services up
+
+services-down:
+	scripts/services down
+
+unit: install
+	$(BIN)/pytest tests/unit -q
+
+integration: install services
+	$(BIN)/pytest tests/integration -q
+
+# The README's test command: lint, types, then every test against real Kafka and Redis.
+test: install services lint typecheck
+	$(BIN)/pytest -q
+
+dev: install services
+	$(BIN)/monitor topics create
+	$(BIN)/monitor worker
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,35 @@
+"""Background work of a worker: follow brand rules, refresh leaderboards as the watermark moves."""
+
+from __future__ import annotations
+
+from monitor.app import Runtime
+from monitor.logs import get_logger
+from monitor.rules_feed import follow_rules
+
+log = get_logger(__name__)
+
+REFRESH_CHUNK = 500
+
+
+def register(rt: Runtime) -> None:
+    async def rules() -> None:
+        await follow_rules(rt.settings, rt.rules)
+
+    rt.app.task(rules)
+
+    async def refresh_leaderboards() -> None:
+        # Windows slide with the watermark even for creators that were quiet, so every creator's
+        # entry is recomputed whenever the watermark has moved since the last full pass.
+        # Progress is read before the pass: events applied during it make the next tick run again,
+        # so a pass racing a batch can never leave a stale entry behind for good.
+        progress = await rt.tables.progress()
+        if progress.startswith("0:") or progress == await rt.tables.refreshed_progress():
+            return
+        wm = int(progress.partition(":")[0])
+        ids = await rt.tables.all_creator_ids()
+        for i in range(0, len(ids), REFRESH_CHUNK):
+            await rt.tables.refresh(ids[i : i + REFRESH_CHUNK], wm)
+        await rt.tables.mark_refreshed(progress)
+        log.debug("leaderboards refreshed", creators=len(ids), watermark_ms=wm)
+
+    rt.app.timer(interval=rt.settings.leaderboard_refresh_s)(refresh_leaderboards)

@@ -1,0 +1,88 @@
+"""The composition root: builds the faust app, Redis client, stores and pipeline from Settings."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import faust
+import redis.asyncio as aioredis
+
+from monitor.clients import make_redis
+from monitor.keys import Keys
+from monitor.pipeline import IngestPipeline, Outgoing
+from monitor.rules_feed import LiveRules
+from monitor.sentiment import compound_scaled
+from monitor.settings import Settings
+from monitor.store import TableStore
+from monitor.tables import Tables
+
+
+class FaustSender:
+    """Sends through the faust app's producer and waits for the broker's acks."""
+
+    def __init__(self, app: faust.App) -> None:
+        self._app = app
+
+    async def send_many(self, records: Sequence[Outgoing]) -> None:
+        producer = self._app.producer
+        futures = [
+            await producer.send(topic, key, value, None, None, None)
+            for topic, key, value in records
+        ]
+        await asyncio.gather(*futures)
+
+
+def create_faust_app(settings: Settings) -> faust.App:
+    """A faust App configured from Settings: raw bytes in (we decode with orjson), memory store."""
+    brokers = [f"kafka://{hp.strip()}" for hp in settings.kafka.split(",")]
+    return faust.App(
+        settings.group_id("worker"),
+        broker=brokers,
+        store="memory://",
+        key_serializer="raw",
+        value_serializer="raw",
+        web_enabled=False,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        topic_allow_declare=False,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.broker_session_timeout_s,
+        broker_heartbeat_interval=max(1.0, settings.broker_session_timeout_s / 4),
+        broker_rebalance_timeout=settings.broker_rebalance_timeout_s,
+        broker_commit_interval=1.0,
+        producer_acks=-1,
+        stream_buffer_maxsize=max(4096, settings.batch_max * 2),
+        table_cleanup_interval=3600.0,
+    )
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    keys: Keys
+    redis: aioredis.Redis
+    tables: Tables
+    store: TableStore
+    rules: LiveRules
+    app: faust.App
+    pipeline: IngestPipeline
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    keys = Keys(settings.redis_prefix)
+    redis = make_redis(settings)
+    tables = Tables(redis, keys, settings)
+    store = TableStore(redis, keys, settings)
+    rules = LiveRules()
+    app = create_faust_app(settings)
+    pipeline = IngestPipeline(
+        settings=settings,
+        store=store,
+        tables=tables,
+        sender=FaustSender(app),
+        matcher=lambda: rules.matcher,
+        sentiment=compound_scaled,
+    )
+    return Runtime(settings, keys, redis, tables, store, rules, app, pipeline)

@@ -1,0 +1,177 @@
+"""Turn a batch of raw Kafka records into a plan: table updates, dead letters and re-keys.
+
+Pure: no I/O. The agent hands records in, the store applies ``BatchPlan.events`` in one atomic
+Redis call, and the producer sends ``dead_letters`` and ``rekeyed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from schemas.events import (
+    Comment,
+    EventKind,
+    FollowerSnapshot,
+    PostSnapshot,
+    Rejection,
+    decode_event,
+    format_time_ms,
+)
+from schemas.records import DeadLetter
+
+EVIDENCE_CHARS = 280
+_FUTURE = Rejection("future_timestamp", "more than the tolerance past the watermark")
+
+
+class MentionMatcher(Protocol):
+    def match(self, text: str) -> frozenset[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    topic: str
+    kind: EventKind
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rekey:
+    topic: str
+    key: bytes
+    value: bytes
+
+
+@dataclass(slots=True)
+class BatchPlan:
+    """What one batch does. ``tps``/``last`` cover every record, dead-lettered ones included."""
+
+    tps: list[str] = field(default_factory=list)
+    last: list[int] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    rekeyed: list[Rekey] = field(default_factory=list)
+    dead_index: list[dict[str, Any]] = field(default_factory=list)
+
+    def request(self) -> dict[str, Any]:
+        return {"tps": self.tps, "last": self.last, "events": self.events, "dead": self.dead_index}
+
+
+def _op(
+    kind: str, tp: int, rec: RawRecord, ev: PostSnapshot | Comment | FollowerSnapshot
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "k": kind,
+        "i": tp + 1,  # Lua arrays start at 1
+        "o": rec.offset,
+        "id": ev.event_id,
+        "cr": ev.creator_id,
+        "pl": ev.platform,
+        "t": ev.time_ms,
+    }
+    if ev.community:
+        op["g"] = ev.community
+    return op
+
+
+def plan_batch(
+    records: Iterable[RawRecord],
+    *,
+    watermark_ms: int,
+    wall_ms: int,
+    future_tolerance_ms: int,
+    matcher: MentionMatcher,
+    sentiment: Callable[[str], int],
+) -> BatchPlan:
+    """Decode, validate and enrich records (sentiment, brand mentions) into one plan.
+
+    A timestamp more than ``future_tolerance_ms`` past the watermark (advanced record by record
+    through the batch; the wall clock while there is no watermark yet) is refused: one bogus
+    far-future event would otherwise push the
+    watermark ahead and make every true event late.
+    """
+    plan = BatchPlan()
+    tp_index: dict[str, int] = {}
+    running_wm = watermark_ms
+    at = format_time_ms(wall_ms)
+    for rec in records:
+        tp = f"{rec.topic}:{rec.partition}"
+        idx = tp_index.get(tp)
+        if idx is None:
+            idx = tp_index[tp] = len(plan.tps)
+            plan.tps.append(tp)
+            plan.last.append(rec.offset)
+        elif rec.offset > plan.last[idx]:
+            plan.last[idx] = rec.offset
+        ev = decode_event(rec.kind, rec.value)
+        if not isinstance(ev, Rejection):
+            future_limit = (running_wm or wall_ms) + future_tolerance_ms
+            if ev.time_ms > future_limit or (
+                isinstance(ev, PostSnapshot) and ev.created_ms > future_limit
+            ):
+                ev = _FUTURE
+            elif ev.time_ms > running_wm:
+                running_wm = ev.time_ms
+        if isinstance(ev, Rejection):
+            plan.dead_letters.append(_dead(rec, ev, at))
+            plan.dead_index.append({"i": idx + 1, "o": rec.offset, "code": ev.code})
+            continue
+        if not rec.key:
+            # Re-key so every record of a creator shares a partition (and its ordering).
+            assert rec.value is not None  # decoded fine, so it had a value
+            plan.rekeyed.append(Rekey(rec.topic, ev.creator_id.encode(), rec.value))
+            continue
+        plan.events.append(_enrich(idx, rec, ev, matcher, sentiment))
+    return plan
+
+
+def _enrich(
+    idx: int,
+    rec: RawRecord,
+    ev: PostSnapshot | Comment | FollowerSnapshot,
+    matcher: MentionMatcher,
+    sentiment: Callable[[str], int],
+) -> dict[str, Any]:
+    if isinstance(ev, Comment):
+        op = _op("c", idx, rec, ev)
+        op["s"] = sentiment(ev.text)
+        op["cid"] = ev.comment_id
+        op["post"] = ev.post_id
+        _mentions(op, ev.text, matcher)
+    elif isinstance(ev, PostSnapshot):
+        op = _op("p", idx, rec, ev)
+        op["post"] = ev.post_id
+        op["ct"] = ev.created_ms
+        op["tot"] = ev.interactions
+        if ev.followers is not None:
+            op["f"] = ev.followers
+        if ev.text:
+            _mentions(op, ev.text, matcher)
+    else:
+        op = _op("a", idx, rec, ev)
+        op["f"] = ev.followers
+    return op
+
+
+def _mentions(op: dict[str, Any], text: str, matcher: MentionMatcher) -> None:
+    brands = matcher.match(text)
+    if brands:
+        op["b"] = sorted(brands)
+        op["x"] = text[:EVIDENCE_CHARS]
+
+
+def _dead(rec: RawRecord, why: Rejection, at: str) -> DeadLetter:
+    return DeadLetter.build(
+        reason=why.reason,
+        code=why.code,
+        topic=rec.topic,
+        partition=rec.partition,
+        offset=rec.offset,
+        key=rec.key,
+        payload=rec.value,
+        at=at,
+    )

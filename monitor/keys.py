@@ -1,0 +1,124 @@
+"""Every Redis key name and TTL in one place.
+
+All keys of one creator (or community, or brand) share a Redis Cluster hash tag ``{...}`` so a
+creator's state lives on one slot. Names are built by functions, never by pasting user input into a
+pattern: ids are only ever used as exact key parts, never in KEYS/SCAN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+MINUTE_MS: Final = 60_000
+HOUR_MS: Final = 3_600_000
+DAY_MS: Final = 86_400_000
+
+# Minute buckets are only needed for 1 h windows; keep two hours of them (event time) plus slack.
+MINUTE_KEEP_MS: Final = 2 * HOUR_MS
+MINUTE_TTL_S: Final = 3 * 3600
+# Slack on top of retention for hour buckets, dedup sets and post snapshots (wall-clock TTLs).
+TTL_SLACK_S: Final = 24 * 3600
+ALERT_STREAM_MAXLEN: Final = 10_000
+EVIDENCE_KEEP: Final = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Key builder bound to one prefix (namespace + ``sm:``)."""
+
+    prefix: str
+
+    # --- global -------------------------------------------------------------------------------
+    @property
+    def watermark(self) -> str:
+        return f"{self.prefix}wm"
+
+    @property
+    def offsets(self) -> str:
+        """Hash ``topic:partition`` -> last offset applied (the exactly-once guard)."""
+        return f"{self.prefix}offsets"
+
+    @property
+    def partition_watermarks(self) -> str:
+        """Hash ``topic:partition`` -> newest event time seen on that partition."""
+        return f"{self.prefix}pwm"
+
+    @property
+    def stats(self) -> str:
+        return f"{self.prefix}stats"
+
+    @property
+    def creators(self) -> str:
+        """Sorted set of every creator, scored by its newest event time."""
+        return f"{self.prefix}creators"
+
+    @property
+    def communities(self) -> str:
+        return f"{self.prefix}communities"
+
+    @property
+    def refreshed(self) -> str:
+        """Hash with the watermark the leaderboards were last fully refreshed at."""
+        return f"{self.prefix}lb:refreshed"
+
+    @property
+    def alerts_stream(self) -> str:
+        return f"{self.prefix}alerts"
+
+    @property
+    def deadletter_counts(self) -> str:
+        return f"{self.prefix}deadletters"
+
+    def leaderboard(
+        self, metric: str, *, tier: str | None = None, community: str | None = None
+    ) -> str:
+        if tier is not None:
+            return f"{self.prefix}lb:{metric}:tier:{tier}"
+        if community is not None:
+            return f"{self.prefix}lb:{metric}:g:{{{community}}}"
+        return f"{self.prefix}lb:{metric}"
+
+    # --- per creator --------------------------------------------------------------------------
+    def creator(self, creator_id: str) -> str:
+        """Base of a creator's keys; the Lua script appends the same suffixes as below."""
+        return f"{self.prefix}c:{{{creator_id}}}"
+
+    def creator_meta(self, creator_id: str) -> str:
+        return f"{self.creator(creator_id)}:meta"
+
+    def creator_doc(self, creator_id: str) -> str:
+        """The creator's metrics as last computed (JSON), read by leaderboard listings."""
+        return f"{self.creator(creator_id)}:doc"
+
+    def community(self, community: str) -> str:
+        return f"{self.prefix}g:{{{community}}}"
+
+    def brand(self, brand: str) -> str:
+        return f"{self.prefix}b:{{{brand}}}"
+
+
+def hour_hash(base: str, day_index: int) -> str:
+    """Hour buckets of one event-time day: fields ``<metric>:<hour index>``."""
+    return f"{base}:h:{day_index}"
+
+
+def minute_hash(base: str, hour_index: int) -> str:
+    """Minute buckets of one event-time hour: fields ``<metric>:<minute index>``."""
+    return f"{base}:m:{hour_index}"
+
+
+def followers_zset(base: str) -> str:
+    return f"{base}:fs"
+
+
+def posts_hash(base: str) -> str:
+    return f"{base}:posts"
+
+
+def posts_by_created(base: str) -> str:
+    return f"{base}:pct"
+
+
+def members_set(base: str) -> str:
+    return f"{base}:members"

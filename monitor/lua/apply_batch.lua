@@ -1,0 +1,245 @@
+-- Apply one batch of validated events to the live tables, atomically.
+--
+-- Exactly-once under at-least-once delivery rests on two guards checked here, inside the same
+-- atomic script that applies the updates:
+--   1. a per-partition offset watermark: a redelivered record (offset <= stored) is skipped;
+--   2. an event_id set per creator and event-time day: an upstream repeat is skipped.
+-- Updates are aggregated per key in Lua tables and flushed once per field.
+--
+-- ARGV[1] = key prefix, ARGV[2] = JSON request (see monitor/store.py: BatchRequest).
+-- Key layout mirrors monitor/keys.py.
+
+local P = ARGV[1]
+local req = cjson.decode(ARGV[2])
+local RET = req.retention_ms
+local MIN_KEEP = req.minute_keep_ms
+local TTL_DAY = req.day_ttl_s
+local TTL_MIN = req.minute_ttl_s
+local TTL_DEDUP = req.dedup_ttl_s
+local TTL_POST = req.post_ttl_s
+local EVIDENCE_KEEP = req.evidence_keep
+local MINUTE, HOUR, DAY = 60000, 3600000, 86400000
+
+local floor = math.floor
+local function fmt(n) return string.format('%d', n) end
+
+-- offsets of every partition in the batch
+local tps = req.tps
+local offs = {}
+for i, tp in ipairs(tps) do
+  local v = redis.call('HGET', P .. 'offsets', tp)
+  offs[i] = v and tonumber(v) or -1
+end
+
+-- the watermark moves to the newest event of the batch that is not a redelivery
+local wm = tonumber(redis.call('GET', P .. 'wm') or '0')
+local fresh = {}
+local pwm = {}
+for n, e in ipairs(req.events) do
+  if e.o > offs[e.i] then
+    fresh[#fresh + 1] = e
+    if e.t > wm then wm = e.t end
+    if (pwm[e.i] or -1) < e.t then pwm[e.i] = e.t end
+  end
+end
+local horizon = wm - RET
+
+-- aggregated increments: acc[key][field] = n, ttl[key] = seconds
+local acc, ttl = {}, {}
+local function add(key, field, n, t)
+  local h = acc[key]
+  if not h then h = {}; acc[key] = h; ttl[key] = t end
+  h[field] = (h[field] or 0) + n
+end
+
+local function bump(base, metric, t, n)
+  if n == 0 then return end
+  local hour = floor(t / HOUR)
+  add(base .. ':h:' .. fmt(floor(t / DAY)), metric .. ':' .. fmt(hour), n, TTL_DAY)
+  if t > wm - MIN_KEEP then
+    add(base .. ':m:' .. fmt(hour), metric .. ':' .. fmt(floor(t / MINUTE)), n, TTL_MIN)
+  end
+end
+
+local expire_once = {}
+local function touch_ttl(key, seconds)
+  if not expire_once[key] then
+    expire_once[key] = true
+    redis.call('EXPIRE', key, seconds)
+  end
+end
+
+local touched, touched_brands = {}, {}
+local applied, dups, late = 0, 0, 0
+
+local function cbase(cr) return P .. 'c:{' .. cr .. '}' end
+local function gbase(g) return P .. 'g:{' .. g .. '}' end
+local function bbase(b) return P .. 'b:{' .. b .. '}' end
+
+local function set_meta(e, base)
+  -- the community tag follows the newest tagged event (by event time): arrival order is moot
+  local meta = base .. ':meta'
+  redis.call('HSETNX', meta, 'platform', e.pl)
+  if e.g then
+    local cur = redis.call('HMGET', meta, 'gts', 'community')
+    local gts = tonumber(cur[1] or '-1')
+    if e.t > gts or (e.t == gts and e.g > cur[2]) then
+      redis.call('HSET', meta, 'community', e.g, 'gts', fmt(e.t))
+    end
+    redis.call('SADD', gbase(e.g) .. ':members', e.cr)
+    redis.call('ZADD', P .. 'communities', 'GT', e.t, e.g)
+  end
+  redis.call('ZADD', P .. 'creators', 'GT', e.t, e.cr)
+end
+
+local function audience(e, base, followers)
+  local fs = base .. ':fs'
+  if #redis.call('ZRANGEBYSCORE', fs, e.t, e.t, 'LIMIT', 0, 1) == 0 then
+    redis.call('ZADD', fs, e.t, fmt(e.t) .. ':' .. fmt(followers))
+  end
+  redis.call('ZREMRANGEBYSCORE', fs, '-inf', '(' .. fmt(horizon - DAY))
+  local meta = base .. ':meta'
+  local cur = redis.call('HMGET', meta, 'fobs', 'followers')
+  local fobs = tonumber(cur[1] or '-1')
+  if e.t > fobs or (e.t == fobs and followers > tonumber(cur[2])) then
+    redis.call('HSET', meta, 'followers', fmt(followers), 'fobs', fmt(e.t))
+  end
+end
+
+local function mentions(e, base, t)
+  if not e.b then return end
+  for _, brand in ipairs(e.b) do
+    local bb = bbase(brand)
+    bump(base, 'mn:' .. brand, t, 1)
+    if e.g then bump(gbase(e.g), 'mn:' .. brand, t, 1) end
+    local day = fmt(floor(t / DAY))
+    local minute = fmt(floor(t / MINUTE))
+    add(bb .. ':d:' .. day, minute, 1, TTL_DAY)
+    if e.s and e.s <= -500 then add(bb .. ':d:' .. day, 'neg:' .. minute, 1, TTL_DAY) end
+    add(bb .. ':cr:' .. day, e.cr, 1, TTL_DAY)
+    if e.g then add(bb .. ':g:' .. day, e.g, 1, TTL_DAY) end
+    redis.call('ZADD', bb .. ':creators', 'GT', t, e.cr)
+    if e.x then
+      redis.call('ZADD', bb .. ':evidence', t, cjson.encode({
+        post_id = e.post, comment_id = e.cid, creator_id = e.cr, text = e.x, t = t, kind = e.k}))
+      redis.call('ZREMRANGEBYRANK', bb .. ':evidence', 0, -(EVIDENCE_KEEP + 1))
+    end
+    redis.call('ZADD', P .. 'brands', 'GT', t, brand)
+    touched_brands[brand] = true
+  end
+end
+
+local function comment(e, base)
+  bump(base, 'cm', e.t, 1)
+  bump(base, 'ss', e.t, e.s)
+  local cls = 'neu'
+  if e.s >= 500 then cls = 'pos' elseif e.s <= -500 then cls = 'neg' end
+  bump(base, cls, e.t, 1)
+  if e.g then
+    local gb = gbase(e.g)
+    bump(gb, 'cm', e.t, 1)
+    bump(gb, 'ss', e.t, e.s)
+    bump(gb, cls, e.t, 1)
+  end
+end
+
+local function post(e, base)
+  local posts = base .. ':posts'
+  local cur = redis.call('HGET', posts, e.post)
+  local record = fmt(e.ct) .. '|' .. fmt(e.t) .. '|' .. fmt(e.tot)
+  redis.call('ZADD', base .. ':pobs', 'GT', e.t, e.post)
+  if not cur then
+    redis.call('HSET', posts, e.post, record)
+    redis.call('ZADD', base .. ':pct', e.ct, e.post)
+    if e.g then bump(gbase(e.g), 'po', e.ct, 1) end
+    -- a post counts as a mention once, at its creation time, whichever snapshot came first
+    mentions(e, base, e.ct)
+    -- forget posts last observed before retention, with their snapshots
+    local old = redis.call('ZRANGEBYSCORE', base .. ':pobs', '-inf', '(' .. fmt(horizon - DAY))
+    for _, p in ipairs(old) do
+      redis.call('HDEL', posts, p)
+      redis.call('ZREM', base .. ':pct', p)
+      redis.call('ZREM', base .. ':pobs', p)
+      redis.call('DEL', base .. ':ps:' .. p)
+    end
+  else
+    local obs, tot = string.match(cur, '^[^|]+|([^|]+)|([^|]+)$')
+    obs, tot = tonumber(obs), tonumber(tot)
+    if e.t > obs or (e.t == obs and e.tot > tot) then redis.call('HSET', posts, e.post, record) end
+  end
+  -- interactions: the difference to the previous snapshot (by observed time) lands in this
+  -- snapshot's bucket; inserting between two snapshots re-splits the later one's difference.
+  local ps = base .. ':ps:' .. e.post
+  if #redis.call('ZRANGEBYSCORE', ps, e.t, e.t, 'LIMIT', 0, 1) > 0 then return end
+  local prev = redis.call('ZREVRANGEBYSCORE', ps, '(' .. fmt(e.t), '-inf', 'LIMIT', 0, 1)
+  local nxt = redis.call('ZRANGEBYSCORE', ps, '(' .. fmt(e.t), '+inf', 'LIMIT', 0, 1)
+  local ptot = 0
+  if #prev > 0 then ptot = tonumber(string.match(prev[1], ':(%-?%d+)$')) end
+  local gb = e.g and gbase(e.g)
+  bump(base, 'int', e.t, e.tot - ptot)
+  if gb then bump(gb, 'int', e.t, e.tot - ptot) end
+  if #nxt > 0 then
+    local nt = tonumber(string.match(nxt[1], '^(%-?%d+):'))
+    bump(base, 'int', nt, ptot - e.tot)
+    if gb then bump(gb, 'int', nt, ptot - e.tot) end
+  end
+  redis.call('ZADD', ps, e.t, fmt(e.t) .. ':' .. fmt(e.tot))
+  touch_ttl(ps, TTL_POST)
+end
+
+for _, e in ipairs(fresh) do
+  local base = cbase(e.cr)
+  local dd = base .. ':dd:' .. fmt(floor(e.t / DAY))
+  if redis.call('SADD', dd, e.id) == 0 then
+    dups = dups + 1
+  else
+    touch_ttl(dd, TTL_DEDUP)
+    touched[e.cr] = true
+    if e.t < horizon then
+      late = late + 1
+      redis.call('HINCRBY', base .. ':meta', 'late', 1)
+    else
+      applied = applied + 1
+      set_meta(e, base)
+      if e.k == 'c' then
+        comment(e, base)
+        mentions(e, base, e.t)
+      elseif e.k == 'p' then
+        post(e, base)
+        if e.f then audience(e, base, e.f) end
+      else
+        audience(e, base, e.f)
+      end
+    end
+  end
+end
+
+for key, fields in pairs(acc) do
+  for field, n in pairs(fields) do
+    if n ~= 0 then redis.call('HINCRBY', key, field, fmt(n)) end
+  end
+  touch_ttl(key, ttl[key])
+end
+
+-- record progress last: offsets and per-partition event-time watermarks
+for i, tp in ipairs(tps) do
+  if req.last[i] > offs[i] then redis.call('HSET', P .. 'offsets', tp, fmt(req.last[i])) end
+  if pwm[i] then
+    local cur = tonumber(redis.call('HGET', P .. 'pwm', tp) or '-1')
+    if pwm[i] > cur then redis.call('HSET', P .. 'pwm', tp, fmt(pwm[i])) end
+  end
+end
+redis.call('SET', P .. 'wm', fmt(wm))
+-- dead letters are counted per reason under the same offset guard, so redelivery never recounts
+for _, d in ipairs(req.dead) do
+  if d.o > offs[d.i] then redis.call('HINCRBY', P .. 'deadletters', d.code, 1) end
+end
+if applied > 0 then redis.call('HINCRBY', P .. 'stats', 'applied', applied) end
+if dups > 0 then redis.call('HINCRBY', P .. 'stats', 'duplicates', dups) end
+if late > 0 then redis.call('HINCRBY', P .. 'stats', 'late', late) end
+
+local tl, bl = {}, {}
+for cr in pairs(touched) do tl[#tl + 1] = cr end
+for b in pairs(touched_brands) do bl[#bl + 1] = b end
+return cjson.encode({wm = wm, applied = applied, duplicates = dups, late = late,
+                     creators = tl, brands = bl})

@@ -1,0 +1,180 @@
+"""The contract's live-table metrics, computed from bucket state (pure).
+
+Everything is relative to ``now`` (the watermark) at read time, so the tables never depend on the
+order events arrived in, only on which events arrived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from monitor.keys import DAY_MS, HOUR_MS
+from monitor.sentiment import SCALE
+from monitor.windows import hour_window, in_window, minute_window, window_sum
+
+# Numeric metrics a leaderboard can sort by (the contract's "any numeric metric").
+SORTABLE_METRICS: Final = (
+    "followers",
+    "growth_24h",
+    "growth_24h_pct",
+    "growth_7d",
+    "growth_7d_pct",
+    "interactions_1h",
+    "interactions_24h",
+    "engagement_rate_24h",
+    "engagement_rate_7d",
+    "posts_24h",
+    "comments_1h",
+    "comments_24h",
+    "sentiment_1h",
+    "sentiment_24h",
+)
+DEFAULT_SORT: Final = "growth_24h_pct"
+TIERS: Final = ("nano", "micro", "macro", "mega")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TierBands:
+    micro_min: int = 1_000
+    macro_min: int = 100_000
+    mega_min: int = 1_000_000
+
+    def tier(self, followers: int | None) -> str | None:
+        if followers is None:
+            return None
+        if followers < self.micro_min:
+            return "nano"
+        if followers < self.macro_min:
+            return "micro"
+        if followers < self.mega_min:
+            return "macro"
+        return "mega"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PostState:
+    created_ms: int
+    observed_ms: int
+    interactions: int
+
+
+@dataclass(slots=True, kw_only=True)
+class CreatorState:
+    """What Redis holds for one creator, already narrowed to the windows we need."""
+
+    creator_id: str
+    meta: Mapping[str, str] = field(default_factory=dict)
+    newest: tuple[int, int] | None = None  # (observed_ms, followers)
+    at_24h: tuple[int, int] | None = None  # newest snapshot at or before now - 24 h
+    at_7d: tuple[int, int] | None = None
+    posts: Mapping[str, PostState] = field(default_factory=dict)
+    hours: Mapping[str, int] = field(default_factory=dict)
+    minutes: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def known(self) -> bool:
+        return bool(self.meta) or self.newest is not None
+
+
+def _growth(
+    newest: tuple[int, int] | None, old: tuple[int, int] | None
+) -> tuple[int | None, float | None]:
+    if newest is None or old is None:
+        return None, None
+    delta = newest[1] - old[1]
+    pct = None if old[1] == 0 else round(delta * 100.0 / old[1], 4)
+    return delta, pct
+
+
+def _engagement(posts: Sequence[PostState], followers: int | None) -> float | None:
+    if not posts or not followers:
+        return None
+    return round(sum(p.interactions for p in posts) / followers / len(posts), 6)
+
+
+def sentiment_stats(buckets: Mapping[str, int], indices: range) -> dict[str, Any]:
+    count = window_sum(buckets, "cm", indices)
+    total = window_sum(buckets, "ss", indices)
+    return {
+        "mean": None if count == 0 else round(total / SCALE / count, 4),
+        "positive": window_sum(buckets, "pos", indices),
+        "neutral": window_sum(buckets, "neu", indices),
+        "negative": window_sum(buckets, "neg", indices),
+    }
+
+
+def mentions_by_brand(buckets: Mapping[str, int], indices: range) -> dict[str, int]:
+    lo, hi = indices.start, indices.stop
+    out: dict[str, int] = {}
+    for name, n in buckets.items():
+        if not name.startswith("mn:"):
+            continue
+        brand, _, idx = name[3:].rpartition(":")
+        if lo <= int(idx) < hi and n:
+            out[brand] = out.get(brand, 0) + n
+    return dict(sorted(out.items()))
+
+
+def activity_metrics(
+    hours: Mapping[str, int], minutes: Mapping[str, int], now_ms: int
+) -> dict[str, Any]:
+    """Bucketed metrics shared by creators and communities."""
+    h24, m60 = hour_window(now_ms, 24), minute_window(now_ms, 60)
+    s1, s24 = sentiment_stats(minutes, m60), sentiment_stats(hours, h24)
+    return {
+        "interactions_1h": window_sum(minutes, "int", m60),
+        "interactions_24h": window_sum(hours, "int", h24),
+        "comments_1h": window_sum(minutes, "cm", m60),
+        "comments_24h": window_sum(hours, "cm", h24),
+        "sentiment_1h": s1.pop("mean"),
+        "sentiment_1h_counts": s1,
+        "sentiment_24h": s24.pop("mean"),
+        "sentiment_24h_counts": s24,
+        "mentions_24h": mentions_by_brand(hours, h24),
+    }
+
+
+def creator_metrics(state: CreatorState, now_ms: int, bands: TierBands) -> dict[str, Any]:
+    """All contract metrics for one creator at ``now``; None where a metric has no value yet."""
+    meta = state.meta
+    followers = int(meta["followers"]) if "followers" in meta else None
+    g24, g24p = _growth(state.newest, state.at_24h)
+    g7, g7p = _growth(state.newest, state.at_7d)
+    posts_24h = [p for p in state.posts.values() if in_window(p.created_ms, now_ms, DAY_MS)]
+    posts_7d = [p for p in state.posts.values() if in_window(p.created_ms, now_ms, 7 * DAY_MS)]
+    return {
+        "creator_id": state.creator_id,
+        "platform": meta.get("platform"),
+        "community": meta.get("community"),
+        "followers": followers,
+        "tier": bands.tier(followers),
+        "growth_24h": g24,
+        "growth_24h_pct": g24p,
+        "growth_7d": g7,
+        "growth_7d_pct": g7p,
+        "engagement_rate_24h": _engagement(posts_24h, followers),
+        "engagement_rate_7d": _engagement(posts_7d, followers),
+        "posts_24h": len(posts_24h),
+        **activity_metrics(state.hours, state.minutes, now_ms),
+        "late": int(meta.get("late", 0)),
+        "as_of_ms": now_ms,
+    }
+
+
+def hourly_series(hours: Mapping[str, int], now_ms: int, count: int) -> list[dict[str, Any]]:
+    """Per-hour interactions, comments and mean sentiment for the detail views."""
+    out = []
+    for h in hour_window(now_ms, count):
+        cm = hours.get(f"cm:{h}", 0)
+        ss = hours.get(f"ss:{h}", 0)
+        out.append(
+            {
+                "t_ms": h * HOUR_MS,
+                "interactions": hours.get(f"int:{h}", 0),
+                "comments": cm,
+                "sentiment": None if cm == 0 else round(ss / SCALE / cm, 4),
+            }
+        )
+    return out
