@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import cast
+
 from monitor.app import Runtime
+from monitor.clients import RedisMapping
 from monitor.logs import get_logger
+from monitor.rules import BrandRule, rule_public_dict
 from monitor.rules_feed import follow_rules
+from schemas.codec import dumps
 
 log = get_logger(__name__)
 
@@ -16,6 +22,25 @@ def register(rt: Runtime) -> None:
         await follow_rules(rt.settings, rt.rules)
 
     rt.app.task(rules)
+
+    def mirror(_: dict[str, BrandRule]) -> None:
+        task = asyncio.ensure_future(_mirror())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def _mirror() -> None:
+        # The web view reads Redis only: keep a public copy (webhooks masked) of the live rules.
+        # Each write takes the rules as they are when it runs, so the last write is the newest.
+        public = {b: dumps(rule_public_dict(r)) for b, r in rt.rules.rules.items()}
+        key = rt.keys.rules
+        pipe = rt.redis.pipeline(transaction=True)
+        pipe.delete(key)
+        if public:
+            pipe.hset(key, mapping=cast(RedisMapping, public))
+        await pipe.execute()
+
+    tasks: set[asyncio.Future[None]] = set()
+    rt.rules.on_change(mirror)
 
     async def refresh_leaderboards() -> None:
         # Windows slide with the watermark even for creators that were quiet, so every creator's

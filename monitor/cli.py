@@ -21,7 +21,7 @@ Command = Callable[[Settings, argparse.Namespace], int]
 def _cmd_worker(settings: Settings, _: argparse.Namespace) -> NoReturn:
     from faust import Worker
 
-    from agents import housekeeping, ingest
+    from agents import detection, housekeeping, ingest
     from monitor.app import build_runtime
     from monitor.topics import create_topics
 
@@ -29,6 +29,7 @@ def _cmd_worker(settings: Settings, _: argparse.Namespace) -> NoReturn:
     rt = build_runtime(settings)
     ingest.register(rt)
     housekeeping.register(rt)
+    detection.register(rt)
     log.info("worker starting", settings=public_view(settings))
     worker = Worker(
         rt.app,
@@ -136,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     creators.add_argument("--sort", choices=SORTABLE_METRICS, default=DEFAULT_SORT)
     creators.add_argument("--limit", type=_limit, default=20)
     creators.add_argument("--json", action="store_true", help="print the web API's objects")
+    from monitor import rules_cli
+
+    rules_cli.register(sub)
     csub = creators.add_subparsers(dest="creators_action")
     show = csub.add_parser("show", help="one creator's metrics")
     show.add_argument("creator_id")

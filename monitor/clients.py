@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.typing import EncodableT, FieldT
 
 from monitor.settings import Settings
+
+# What redis-py's hset(mapping=...) accepts; our dicts of str/bytes are passed through this.
+RedisMapping = Mapping[FieldT, EncodableT]
 
 
 def make_redis(settings: Settings) -> aioredis.Redis:

@@ -89,14 +89,13 @@ def plan_batch(
 ) -> BatchPlan:
     """Decode, validate and enrich records (sentiment, brand mentions) into one plan.
 
-    A timestamp more than ``future_tolerance_ms`` past the watermark (advanced record by record
-    through the batch; the wall clock while there is no watermark yet) is refused: one bogus
-    far-future event would otherwise push the
-    watermark ahead and make every true event late.
+    A timestamp more than ``future_tolerance_ms`` past both the watermark and the wall clock is
+    refused. Against the watermark alone, a replay's first old events or an upstream outage longer
+    than the tolerance would make every later true event "future" and stall the watermark forever.
     """
     plan = BatchPlan()
     tp_index: dict[str, int] = {}
-    running_wm = watermark_ms
+    future_limit = max(watermark_ms, wall_ms) + future_tolerance_ms
     at = format_time_ms(wall_ms)
     for rec in records:
         tp = f"{rec.topic}:{rec.partition}"
@@ -108,14 +107,11 @@ def plan_batch(
         elif rec.offset > plan.last[idx]:
             plan.last[idx] = rec.offset
         ev = decode_event(rec.kind, rec.value)
-        if not isinstance(ev, Rejection):
-            future_limit = (running_wm or wall_ms) + future_tolerance_ms
-            if ev.time_ms > future_limit or (
-                isinstance(ev, PostSnapshot) and ev.created_ms > future_limit
-            ):
-                ev = _FUTURE
-            elif ev.time_ms > running_wm:
-                running_wm = ev.time_ms
+        if not isinstance(ev, Rejection) and (
+            ev.time_ms > future_limit
+            or (isinstance(ev, PostSnapshot) and ev.created_ms > future_limit)
+        ):
+            ev = _FUTURE
         if isinstance(ev, Rejection):
             plan.dead_letters.append(_dead(rec, ev, at))
             plan.dead_index.append({"i": idx + 1, "o": rec.offset, "code": ev.code})

@@ -14,9 +14,12 @@ MINUTE_MS: Final = 60_000
 HOUR_MS: Final = 3_600_000
 DAY_MS: Final = 86_400_000
 
-# Minute buckets are only needed for 1 h windows; keep two hours of them (event time) plus slack.
-MINUTE_KEEP_MS: Final = 2 * HOUR_MS
-MINUTE_TTL_S: Final = 3 * 3600
+# Minute buckets serve 1 h windows, for the tables and for detectors that may trail the watermark
+# (input topics racing each other): keep six hours of them in event time.
+MINUTE_KEEP_MS: Final = 6 * HOUR_MS
+MINUTE_TTL_S: Final = 8 * 3600
+# Creator detectors judge closed steps of this size; the Lua script marks creators per step.
+DETECT_STEP_MS: Final = 5 * MINUTE_MS
 # Slack on top of retention for hour buckets, dedup sets and post snapshots (wall-clock TTLs).
 TTL_SLACK_S: Final = 24 * 3600
 ALERT_STREAM_MAXLEN: Final = 10_000
@@ -63,6 +66,11 @@ class Keys:
         return f"{self.prefix}lb:refreshed"
 
     @property
+    def rules(self) -> str:
+        """Hash brand -> public rule JSON (webhook masked), mirrored by the workers."""
+        return f"{self.prefix}rules"
+
+    @property
     def alerts_stream(self) -> str:
         return f"{self.prefix}alerts"
 
@@ -96,6 +104,28 @@ class Keys:
 
     def brand(self, brand: str) -> str:
         return f"{self.prefix}b:{{{brand}}}"
+
+    # --- brands (read by the web view) ---------------------------------------------------------
+    @property
+    def brands(self) -> str:
+        """Sorted set of every brand with a mention, scored by its newest mention time."""
+        return f"{self.prefix}brands"
+
+    def brand_minutes(self, brand: str, day_index: int) -> str:
+        """Hash of one event-time day: ``<minute index>`` and ``neg:<minute index>`` -> mentions."""
+        return f"{self.brand(brand)}:d:{day_index}"
+
+    def brand_creators(self, brand: str, day_index: int) -> str:
+        """Hash of one event-time day: creator_id -> mentions."""
+        return f"{self.brand(brand)}:cr:{day_index}"
+
+    def brand_evidence(self, brand: str) -> str:
+        """Sorted set of the newest mentions (JSON), scored by event time."""
+        return f"{self.brand(brand)}:evidence"
+
+    def brand_state(self, brand: str) -> str:
+        """Hash the detector keeps: ``baseline``, ``window_min``, ``updated_ms``."""
+        return f"{self.brand(brand)}:state"
 
 
 def hour_hash(base: str, day_index: int) -> str:

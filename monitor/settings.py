@@ -65,6 +65,7 @@ class Settings:
     redis_retry_max_s: float = 30.0
     leaderboard_refresh_s: float = 2.0
     partition_idle_s: float = 10.0
+    detect_interval_s: float = 0.5
 
     tier_micro_min: int = 1_000
     tier_macro_min: int = 100_000
@@ -147,7 +148,13 @@ def _check(s: Settings) -> None:
     for name in ("topic_partitions", "topic_replication", "batch_max", "retention_s"):
         if getattr(s, name) < 1:
             raise bad(name, f"must be at least 1, got {getattr(s, name)}")
-    for name in ("batch_within_s", "redis_timeout_s", "leaderboard_refresh_s", "partition_idle_s"):
+    for name in (
+        "batch_within_s",
+        "redis_timeout_s",
+        "leaderboard_refresh_s",
+        "partition_idle_s",
+        "detect_interval_s",
+    ):
         if getattr(s, name) <= 0:
             raise bad(name, f"must be greater than 0, got {getattr(s, name)}")
     if not s.kafka.strip() or any(not hp.rpartition(":")[2].isdigit() for hp in s.kafka.split(",")):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -13,7 +14,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from monitor.ingest import BatchPlan
-from monitor.keys import EVIDENCE_KEEP, MINUTE_KEEP_MS, MINUTE_TTL_S, TTL_SLACK_S, Keys
+from monitor.keys import (
+    DETECT_STEP_MS,
+    EVIDENCE_KEEP,
+    MINUTE_KEEP_MS,
+    MINUTE_TTL_S,
+    TTL_SLACK_S,
+    Keys,
+)
 from monitor.logs import get_logger
 from monitor.settings import Settings
 from schemas.codec import dumps, loads
@@ -77,6 +85,7 @@ class TableStore:
             "dedup_ttl_s": retention_s + TTL_SLACK_S,
             "post_ttl_s": retention_s + TTL_SLACK_S,
             "evidence_keep": EVIDENCE_KEEP,
+            "step_ms": DETECT_STEP_MS,
         }
 
     async def watermark(self) -> int:
@@ -88,7 +97,7 @@ class TableStore:
         return int(raw or 0)
 
     async def apply(self, plan: BatchPlan) -> BatchResult:
-        request = dumps({**self._static, **plan.request()})
+        request = dumps({**self._static, **plan.request(), "wall_ms": int(time.time() * 1000)})
         raw = await with_retry(
             "apply_batch",
             lambda: self._script(args=[self._keys.prefix, request]),

@@ -43,6 +43,9 @@ for n, e in ipairs(req.events) do
   end
 end
 local horizon = wm - RET
+local STEP = req.step_ms
+local first = tonumber(redis.call('GET', P .. 'first') or '1e18')
+local first_before = first
 
 -- aggregated increments: acc[key][field] = n, ttl[key] = seconds
 local acc, ttl = {}, {}
@@ -115,7 +118,16 @@ local function mentions(e, base, t)
     local day = fmt(floor(t / DAY))
     local minute = fmt(floor(t / MINUTE))
     add(bb .. ':d:' .. day, minute, 1, TTL_DAY)
-    if e.s and e.s <= -500 then add(bb .. ':d:' .. day, 'neg:' .. minute, 1, TTL_DAY) end
+    if e.s then
+      -- comment mentions carry sentiment: per minute and per hour, for the negative-share detector
+      local hour = fmt(floor(t / HOUR))
+      add(bb .. ':d:' .. day, 'cn:' .. minute, 1, TTL_DAY)
+      add(bb .. ':hd:' .. day, 'cn:' .. hour, 1, TTL_DAY)
+      if e.s <= -500 then
+        add(bb .. ':d:' .. day, 'neg:' .. minute, 1, TTL_DAY)
+        add(bb .. ':hd:' .. day, 'neg:' .. hour, 1, TTL_DAY)
+      end
+    end
     add(bb .. ':cr:' .. day, e.cr, 1, TTL_DAY)
     if e.g then add(bb .. ':g:' .. day, e.g, 1, TTL_DAY) end
     redis.call('ZADD', bb .. ':creators', 'GT', t, e.cr)
@@ -201,6 +213,11 @@ for _, e in ipairs(fresh) do
     else
       applied = applied + 1
       set_meta(e, base)
+      -- detectors re-judge the creators active in each step once the step is closed
+      local dirty = P .. 'dirty:' .. fmt(floor(e.t / STEP))
+      redis.call('SADD', dirty, e.cr)
+      touch_ttl(dirty, TTL_DAY)
+      if e.t < first then first = e.t end
       if e.k == 'c' then
         comment(e, base)
         mentions(e, base, e.t)
@@ -228,8 +245,10 @@ for i, tp in ipairs(tps) do
     local cur = tonumber(redis.call('HGET', P .. 'pwm', tp) or '-1')
     if pwm[i] > cur then redis.call('HSET', P .. 'pwm', tp, fmt(pwm[i])) end
   end
+  redis.call('HSET', P .. 'pwall', tp, fmt(req.wall_ms))
 end
 redis.call('SET', P .. 'wm', fmt(wm))
+if first < first_before then redis.call('SET', P .. 'first', fmt(first)) end
 -- dead letters are counted per reason under the same offset guard, so redelivery never recounts
 for _, d in ipairs(req.dead) do
   if d.o > offs[d.i] then redis.call('HINCRBY', P .. 'deadletters', d.code, 1) end

@@ -1,0 +1,442 @@
+"""Runs the detectors over closed event-time steps and delivers their alerts (the I/O side).
+
+A step is judged only once every active input partition has moved past it (or went idle), so a
+replay at full speed judges exactly the same steps, with the same data, as living through them.
+Alerts leave through an outbox in Redis written atomically with the detector state; a delivered
+marker keeps a restart from re-sending what already reached Kafka.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Final, cast
+
+import redis.asyncio as aioredis
+
+from monitor.clients import RedisMapping
+from monitor.detect import (
+    EngagementPolicy,
+    Finding,
+    GrowthPolicy,
+    Lifecycle,
+    SentimentPolicy,
+    SpikePolicy,
+    Subject,
+    advance,
+    engagement_finding,
+    growth_finding,
+    sentiment_finding,
+    spike_finding,
+    spike_learn,
+)
+from monitor.keys import DAY_MS, DETECT_STEP_MS, HOUR_MS, MINUTE_MS, Keys
+from monitor.logs import get_logger
+from monitor.metrics import TierBands, creator_metrics
+from monitor.pipeline import Sender
+from monitor.rules import BrandRule
+from monitor.settings import Settings
+from monitor.tables import Tables
+from monitor.topics import ALERTS
+from monitor.windows import hour_window, window_sum
+from schemas.codec import dumps, loads
+from schemas.events import format_time_ms
+from schemas.records import Alert
+
+log = get_logger(__name__)
+
+MAX_MINUTES_PER_PASS: Final = 24 * 60
+MAX_STEPS_PER_PASS: Final = 48
+MENTION_ROUTING_MS: Final = 30 * DAY_MS
+SENT_TTL_S: Final = 30 * 86400
+
+
+def spike_policy(rule: BrandRule | None) -> SpikePolicy:
+    base = SpikePolicy()
+    if rule is None:
+        return base
+    o = rule.spike
+    return SpikePolicy(
+        window_min=o.window_min or base.window_min,
+        min_count=o.min_count or base.min_count,
+        threshold=o.threshold or base.threshold,
+        absolute_threshold=o.absolute_threshold,
+    )
+
+
+class Detector:
+    def __init__(
+        self,
+        *,
+        redis: aioredis.Redis,
+        keys: Keys,
+        settings: Settings,
+        tables: Tables,
+        rules: Callable[[], dict[str, BrandRule]],
+        sender: Sender,
+        lifecycle: Lifecycle | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._redis = redis
+        self._k = keys
+        self._settings = settings
+        self._tables = tables
+        self._rules = rules
+        self._sender = sender
+        self._life = lifecycle or Lifecycle()
+        self._clock = clock
+        self._bands = TierBands(
+            micro_min=settings.tier_micro_min,
+            macro_min=settings.tier_macro_min,
+            mega_min=settings.tier_mega_min,
+        )
+        self._growth = GrowthPolicy(
+            micro_min=settings.tier_micro_min, micro_max=settings.tier_macro_min
+        )
+
+    def _key(self, name: str) -> str:
+        return f"{self._k.prefix}det:{name}"
+
+    # --- time -----------------------------------------------------------------------------
+    async def closed_ms(self) -> int | None:
+        """Event time that every active input partition has passed; None before any data."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hgetall(self._k.partition_watermarks)
+        pipe.hgetall(f"{self._k.prefix}pwall")
+        pwm, pwall = await pipe.execute()
+        if not pwm:
+            return None
+        wall = self._clock() * 1000
+        idle_ms = self._settings.partition_idle_s * 1000
+        active = [int(t) for tp, t in pwm.items() if wall - int(pwall.get(tp, 0)) < idle_ms]
+        return min(active) if active else max(int(t) for t in pwm.values())
+
+    # --- one pass -------------------------------------------------------------------------
+    async def run_once(self) -> int:
+        """Judge every newly closed minute (brands) and step (creators); returns alerts sent."""
+        sent = await self.flush_outbox()
+        closed = await self.closed_ms()
+        if closed is None:
+            return sent
+        first_raw = await self._redis.get(f"{self._k.prefix}first")
+        first = int(first_raw) if first_raw else closed
+        await self._brand_pass(closed, first)
+        await self._creator_pass(closed, first)
+        return sent + await self.flush_outbox()
+
+    async def _commit(
+        self, states: dict[str, dict[str, str]], cursors: dict[str, int], alerts: Sequence[Alert]
+    ) -> None:
+        pipe = self._redis.pipeline(transaction=True)
+        for key, fields in states.items():
+            if fields:
+                pipe.hset(key, mapping=cast(RedisMapping, fields))
+        for key, value in cursors.items():
+            pipe.set(key, value)
+        if alerts:
+            pipe.rpush(self._key("outbox"), *[a.to_json() for a in alerts])
+        await pipe.execute()
+
+    async def flush_outbox(self) -> int:
+        raw: list[str] = await self._redis.lrange(self._key("outbox"), 0, -1)  # type: ignore[assignment]  # decode_responses=True
+        if not raw:
+            return 0
+        sent_key = self._key("sent")
+        fresh: list[tuple[str, dict[str, Any]]] = []
+        for item in raw:
+            alert = loads(item)
+            marker = (
+                f"{alert['alert_id']}|{alert['status']}|{alert['severity']}|{alert['event_time']}"
+            )
+            if not await self._redis.sismember(sent_key, marker):
+                fresh.append((marker, alert))
+        topic = self._settings.topic(ALERTS)
+        await self._sender.send_many(
+            [(topic, (a["brand"] or a["creator_id"] or "").encode(), dumps(a)) for _, a in fresh]
+        )
+        pipe = self._redis.pipeline(transaction=True)
+        for marker, alert in fresh:
+            pipe.sadd(sent_key, marker)
+            pipe.xadd(
+                self._k.alerts_stream, {"alert": dumps(alert)}, maxlen=10_000, approximate=True
+            )
+        pipe.expire(sent_key, SENT_TTL_S)
+        pipe.ltrim(self._key("outbox"), len(raw), -1)
+        await pipe.execute()
+        for _, alert in fresh:
+            log.info(
+                "alert",
+                alert_id=alert["alert_id"],
+                status=alert["status"],
+                brand=alert["brand"],
+                creator=alert["creator_id"],
+                severity=alert["severity"],
+            )
+        return len(fresh)
+
+    # --- brands: mention spikes, per minute ----------------------------------------------
+    async def _brand_pass(self, closed: int, first: int) -> None:
+        cursor_key = self._key("minute")
+        raw = await self._redis.get(cursor_key)
+        cursor = int(raw) if raw else first // MINUTE_MS - 1
+        target = min(closed // MINUTE_MS - 1, cursor + MAX_MINUTES_PER_PASS)
+        if target <= cursor:
+            return
+        rules = self._rules()
+        brands = sorted(rules)
+        states_raw = await self._redis.hmget(self._key("brand"), brands) if brands else []
+        detected_at = format_time_ms(int(self._clock() * 1000))
+        alerts: list[Alert] = []
+        new_states: dict[str, str] = {}
+        for brand, st_raw in zip(brands, states_raw, strict=True):
+            rule = rules[brand]
+            policy = spike_policy(rule)
+            state: dict[str, Any] = loads(st_raw) if st_raw else {}
+            start = max(cursor + 1, int(state.get("minute", cursor)) + 1)
+            if start > target:
+                continue
+            counts = await self._minute_counts(brand, start - policy.window_min + 1, target)
+            for m in range(start, target + 1):
+                count = sum(counts.get(i, 0) for i in range(m - policy.window_min + 1, m + 1))
+                finding = spike_finding(
+                    name=rule.name, count=count, state=state, policy=policy, minute=m
+                )
+                subject = Subject(type="mention_spike", key=brand, brand=brand)
+                end_ms = (m + 1) * MINUTE_MS
+                if finding.active and state.get("life", {}).get("phase") != "firing":
+                    finding = await self._with_spike_evidence(
+                        brand, finding, end_ms, policy.window_min
+                    )
+                life, out = advance(
+                    state.get("life"),
+                    subject,
+                    finding,
+                    now_ms=end_ms,
+                    detected_at=detected_at,
+                    policy=self._life,
+                )
+                state = spike_learn(state, counts.get(m, 0), m, policy)
+                state["life"] = life or {}
+                state["minute"] = m
+                alerts.extend(out)
+            new_states[brand] = dumps(state).decode()
+        await self._commit({self._key("brand"): new_states}, {cursor_key: target}, alerts)
+
+    async def _minute_counts(self, brand: str, lo: int, hi: int) -> dict[int, int]:
+        base = self._k.brand(brand)
+        by_day: dict[int, list[int]] = {}
+        for m in range(lo, hi + 1):
+            by_day.setdefault(m * MINUTE_MS // DAY_MS, []).append(m)
+        pipe = self._redis.pipeline(transaction=False)
+        for day, minutes in by_day.items():
+            pipe.hmget(f"{base}:d:{day}", [str(m) for m in minutes])
+        out: dict[int, int] = {}
+        for minutes, values in zip(by_day.values(), await pipe.execute(), strict=True):
+            for m, v in zip(minutes, values, strict=True):
+                if v:
+                    out[m] = int(v)
+        return out
+
+    async def _with_spike_evidence(
+        self, brand: str, f: Finding, end_ms: int, window_min: int
+    ) -> Finding:
+        raw = await self._redis.zrevrangebyscore(
+            f"{self._k.brand(brand)}:evidence",
+            end_ms - 1,
+            end_ms - window_min * MINUTE_MS,
+            start=0,
+            num=3,
+        )
+        posts = [loads(str(r)) for r in raw]
+        return Finding(**{**_asdict(f), "evidence": {"top_posts": posts}})
+
+    # --- creators: growth, engagement, sentiment; brands' negative share -------------------
+    async def _creator_pass(self, closed: int, first: int) -> None:
+        cursor_key = self._key("step")
+        raw = await self._redis.get(cursor_key)
+        cursor = int(raw) if raw else first // DETECT_STEP_MS - 1
+        target = min(closed // DETECT_STEP_MS - 1, cursor + MAX_STEPS_PER_PASS)
+        for step in range(cursor + 1, target + 1):
+            await self._judge_step(step)
+
+    async def _judge_step(self, step: int) -> None:
+        now = (step + 1) * DETECT_STEP_MS - 1
+        detected_at = format_time_ms(int(self._clock() * 1000))
+        dirty = {str(c) for c in await self._redis.smembers(f"{self._k.prefix}dirty:{step}")}
+        firing = {str(c) for c in await self._redis.smembers(self._key("firing"))}
+        ids = sorted(dirty | firing)
+        states_key = self._key("creator")
+        alerts: list[Alert] = []
+        new_states: dict[str, str] = {}
+        still_firing: set[str] = set()
+        rules = self._rules()
+        if ids:
+            raw_states = await self._redis.hmget(states_key, ids)
+            for state, raw in zip(
+                await self._tables.creator_states(ids, now), raw_states, strict=True
+            ):
+                if not state.known:
+                    continue
+                doc = creator_metrics(state, now, self._bands)
+                st: dict[str, Any] = loads(raw) if raw else {}
+                out, st = await self._judge_creator(doc, state.hours, st, now, detected_at, rules)
+                alerts.extend(out)
+                new_states[doc["creator_id"]] = dumps(st).decode()
+                if any(v.get("phase") == "firing" for k, v in st.items() if isinstance(v, dict)):
+                    still_firing.add(doc["creator_id"])
+        brand_alerts, brand_states = await self._judge_brand_sentiment(now, detected_at, rules)
+        alerts.extend(brand_alerts)
+        pipe_states = {states_key: new_states, self._key("brand_sent"): brand_states}
+        await self._commit(pipe_states, {self._key("step"): step}, alerts)
+        pipe = self._redis.pipeline(transaction=False)
+        if firing - still_firing:
+            pipe.srem(self._key("firing"), *(firing - still_firing))
+        if still_firing:
+            pipe.sadd(self._key("firing"), *still_firing)
+        await pipe.execute()
+
+    async def _judge_creator(
+        self,
+        doc: dict[str, Any],
+        hours: dict[str, int] | Any,
+        st: dict[str, Any],
+        now: int,
+        detected_at: str,
+        rules: dict[str, BrandRule],
+    ) -> tuple[list[Alert], dict[str, Any]]:
+        cid = doc["creator_id"]
+        out: list[Alert] = []
+        growth = growth_finding(doc, self._growth)
+        s1, s24 = doc["sentiment_1h_counts"], doc["sentiment_24h_counts"]
+        n1, n24 = sum(s1.values()), sum(s24.values())
+        sentiment = sentiment_finding(
+            label=cid,
+            negative_now=s1["negative"],
+            total_now=n1,
+            negative_before=s24["negative"] - s1["negative"],
+            total_before=n24 - n1,
+            window="1h",
+            policy=SentimentPolicy(),
+        )
+        week = window_sum(hours, "int", hour_window(now, 168))
+        usual = max(0, week - doc["interactions_1h"]) / 167
+        engagement = engagement_finding(doc, usual, EngagementPolicy(), self._growth)
+        for kind, finding in (
+            ("audience_growth", growth),
+            ("sentiment_shift", sentiment),
+            ("engagement_spike", engagement),
+        ):
+            subject = Subject(type=kind, key=cid, creator_id=cid, community=doc["community"])  # type: ignore[arg-type]  # kind is an AlertType literal
+            life, records = advance(
+                st.get(kind),
+                subject,
+                finding,
+                now_ms=now,
+                detected_at=detected_at,
+                policy=self._life,
+            )
+            st[kind] = life or {}
+            if kind == "audience_growth":
+                records = await self._route_growth(records, cid, now, rules)
+            out.extend(records)
+        tier, prev_tier = doc["tier"], st.get("tier")
+        if prev_tier and tier and (prev_tier == "micro") != (tier == "micro"):
+            direction = "into" if tier == "micro" else "out of"
+            info = Alert(
+                alert_id=f"audience_growth:{cid}:band:{format_time_ms(now)}",
+                type="audience_growth",
+                status="firing",
+                severity="info",
+                brand=None,
+                creator_id=cid,
+                community=doc["community"],
+                window="24h",
+                value=doc["followers"],
+                baseline=None,
+                score=None,
+                threshold=None,
+                event_time=format_time_ms(now),
+                detected_at=detected_at,
+                summary=f"{cid} moved {direction} the micro band "
+                f"({prev_tier} → {tier}, {doc['followers']:,} followers)",
+                evidence={"from": prev_tier, "to": tier},
+            )
+            out.extend(await self._route_growth([info], cid, now, rules))
+        if tier:
+            st["tier"] = tier
+        return out, st
+
+    async def _route_growth(
+        self, records: list[Alert], cid: str, now: int, rules: dict[str, BrandRule]
+    ) -> list[Alert]:
+        """One record per brand watching or recently mentioned by the creator, plus the feed."""
+        if not records:
+            return records
+        brands = sorted(rules)
+        pipe = self._redis.pipeline(transaction=False)
+        for b in brands:
+            pipe.zscore(f"{self._k.brand(b)}:creators", cid)
+        scores = await pipe.execute() if brands else []
+        targets = [
+            b
+            for b, score in zip(brands, scores, strict=True)
+            if cid in rules[b].watch_creators
+            or (score is not None and score >= now - MENTION_ROUTING_MS)
+        ]
+        out: list[Alert] = []
+        for rec in records:
+            out.append(rec)
+            for b in targets:
+                out.append(
+                    Alert(**{**rec.to_dict(), "brand": b, "alert_id": f"{rec.alert_id}:{b}"})
+                )
+        return out
+
+    async def _judge_brand_sentiment(
+        self, now: int, detected_at: str, rules: dict[str, BrandRule]
+    ) -> tuple[list[Alert], dict[str, str]]:
+        brands = sorted(rules)
+        if not brands:
+            return [], {}
+        hours = list(hour_window(now, 25))
+        last_hour, before = hours[-1], hours[:-1]
+        pipe = self._redis.pipeline(transaction=False)
+        for b in brands:
+            base = self._k.brand(b)
+            days = sorted({h * HOUR_MS // DAY_MS for h in hours})
+            for d in days:
+                pipe.hgetall(f"{base}:hd:{d}")
+        replies = iter(await pipe.execute())
+        raw_states = await self._redis.hmget(self._key("brand_sent"), brands)
+        alerts: list[Alert] = []
+        states: dict[str, str] = {}
+        for b, raw in zip(brands, raw_states, strict=True):
+            merged: dict[str, int] = {}
+            for _ in sorted({h * HOUR_MS // DAY_MS for h in hours}):
+                merged.update({k: int(v) for k, v in next(replies).items()})
+            f = sentiment_finding(
+                label=rules[b].name,
+                negative_now=merged.get(f"neg:{last_hour}", 0),
+                total_now=merged.get(f"cn:{last_hour}", 0),
+                negative_before=sum(merged.get(f"neg:{h}", 0) for h in before),
+                total_before=sum(merged.get(f"cn:{h}", 0) for h in before),
+                window="1h",
+                policy=SentimentPolicy(),
+            )
+            life, out = advance(
+                loads(raw) if raw else None,
+                Subject(type="sentiment_shift", key=b, brand=b),
+                f,
+                now_ms=now,
+                detected_at=detected_at,
+                policy=self._life,
+            )
+            states[b] = dumps(life or {}).decode()
+            alerts.extend(out)
+        return alerts, states
+
+
+def _asdict(f: Finding) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(f)
