@@ -19,6 +19,8 @@ def register(rt: Runtime) -> None:
     channel = rt.app.topic(*kinds, key_type=bytes, value_type=bytes)
 
     async def ingest(stream: Any) -> None:
+        # Mentions are matched on arrival: hold the first batch until the rules topic was read.
+        await rt.rules.loaded.wait()
         # concurrency=1: faust can commit past a slow message with more (faust #606).
         async for events in stream.take_events(settings.batch_max, within=settings.batch_within_s):
             records = [

@@ -46,7 +46,6 @@ def create_faust_app(settings: Settings) -> faust.App:
         web_enabled=False,
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
-        topic_allow_declare=False,
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=settings.broker_session_timeout_s,
         broker_heartbeat_interval=max(1.0, settings.broker_session_timeout_s / 4),

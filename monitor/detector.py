@@ -120,9 +120,20 @@ class Detector:
             return sent
         first_raw = await self._redis.get(f"{self._k.prefix}first")
         first = int(first_raw) if first_raw else closed
-        await self._brand_pass(closed, first)
-        await self._creator_pass(closed, first)
-        return sent + await self.flush_outbox()
+        started = time.perf_counter()
+        minutes = await self._brand_pass(closed, first)
+        steps = await self._creator_pass(closed, first)
+        sent += await self.flush_outbox()
+        if minutes or steps:
+            log.info(
+                "detection pass",
+                minutes=minutes,
+                steps=steps,
+                alerts=sent,
+                closed=format_time_ms(closed),
+                took_s=round(time.perf_counter() - started, 3),
+            )
+        return sent
 
     async def _commit(
         self, states: dict[str, dict[str, str]], cursors: dict[str, int], alerts: Sequence[Alert]
@@ -175,13 +186,13 @@ class Detector:
         return len(fresh)
 
     # --- brands: mention spikes, per minute ----------------------------------------------
-    async def _brand_pass(self, closed: int, first: int) -> None:
+    async def _brand_pass(self, closed: int, first: int) -> int:
         cursor_key = self._key("minute")
         raw = await self._redis.get(cursor_key)
         cursor = int(raw) if raw else first // MINUTE_MS - 1
         target = min(closed // MINUTE_MS - 1, cursor + MAX_MINUTES_PER_PASS)
         if target <= cursor:
-            return
+            return 0
         rules = self._rules()
         brands = sorted(rules)
         states_raw = await self._redis.hmget(self._key("brand"), brands) if brands else []
@@ -221,6 +232,7 @@ class Detector:
                 alerts.extend(out)
             new_states[brand] = dumps(state).decode()
         await self._commit({self._key("brand"): new_states}, {cursor_key: target}, alerts)
+        return target - cursor
 
     async def _minute_counts(self, brand: str, lo: int, hi: int) -> dict[int, int]:
         base = self._k.brand(brand)
@@ -240,27 +252,28 @@ class Detector:
     async def _with_spike_evidence(
         self, brand: str, f: Finding, end_ms: int, window_min: int
     ) -> Finding:
-        raw = await self._redis.zrevrangebyscore(
-            f"{self._k.brand(brand)}:evidence",
-            end_ms - 1,
-            end_ms - window_min * MINUTE_MS,
-            start=0,
-            num=3,
-        )
-        posts = [loads(str(r)) for r in raw]
+        # newest first, minute by minute back through the window (3 kept per minute)
+        last = (end_ms - 1) // MINUTE_MS
+        pipe = self._redis.pipeline(transaction=False)
+        for minute in range(last, last - window_min, -1):
+            pipe.zrevrange(f"{self._k.brand(brand)}:ev:{minute}", 0, 2)
+        posts = [loads(str(r)) for raw in await pipe.execute() for r in raw][:3]
         return Finding(**{**_asdict(f), "evidence": {"top_posts": posts}})
 
     # --- creators: growth, engagement, sentiment; brands' negative share -------------------
-    async def _creator_pass(self, closed: int, first: int) -> None:
+    async def _creator_pass(self, closed: int, first: int) -> int:
         cursor_key = self._key("step")
         raw = await self._redis.get(cursor_key)
         cursor = int(raw) if raw else first // DETECT_STEP_MS - 1
         target = min(closed // DETECT_STEP_MS - 1, cursor + MAX_STEPS_PER_PASS)
         for step in range(cursor + 1, target + 1):
             await self._judge_step(step)
+        return max(0, target - cursor)
 
     async def _judge_step(self, step: int) -> None:
+        # Data up to the step's last millisecond; alerts are stamped with the step's end.
         now = (step + 1) * DETECT_STEP_MS - 1
+        end = now + 1
         detected_at = format_time_ms(int(self._clock() * 1000))
         dirty = {str(c) for c in await self._redis.smembers(f"{self._k.prefix}dirty:{step}")}
         firing = {str(c) for c in await self._redis.smembers(self._key("firing"))}
@@ -279,12 +292,12 @@ class Detector:
                     continue
                 doc = creator_metrics(state, now, self._bands)
                 st: dict[str, Any] = loads(raw) if raw else {}
-                out, st = await self._judge_creator(doc, state.hours, st, now, detected_at, rules)
+                out, st = await self._judge_creator(doc, state.hours, st, end, detected_at, rules)
                 alerts.extend(out)
                 new_states[doc["creator_id"]] = dumps(st).decode()
                 if any(v.get("phase") == "firing" for k, v in st.items() if isinstance(v, dict)):
                     still_firing.add(doc["creator_id"])
-        brand_alerts, brand_states = await self._judge_brand_sentiment(now, detected_at, rules)
+        brand_alerts, brand_states = await self._judge_brand_sentiment(now, end, detected_at, rules)
         alerts.extend(brand_alerts)
         pipe_states = {states_key: new_states, self._key("brand_sent"): brand_states}
         await self._commit(pipe_states, {self._key("step"): step}, alerts)
@@ -393,7 +406,7 @@ class Detector:
         return out
 
     async def _judge_brand_sentiment(
-        self, now: int, detected_at: str, rules: dict[str, BrandRule]
+        self, now: int, end: int, detected_at: str, rules: dict[str, BrandRule]
     ) -> tuple[list[Alert], dict[str, str]]:
         brands = sorted(rules)
         if not brands:
@@ -427,7 +440,7 @@ class Detector:
                 loads(raw) if raw else None,
                 Subject(type="sentiment_shift", key=b, brand=b),
                 f,
-                now_ms=now,
+                now_ms=end,
                 detected_at=detected_at,
                 policy=self._life,
             )

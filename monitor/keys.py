@@ -127,6 +127,15 @@ class Keys:
         """Hash the detector keeps: ``baseline``, ``window_min``, ``updated_ms``."""
         return f"{self.brand(brand)}:state"
 
+    # --- Slack notifier ---------------------------------------------------------------------
+    def notified(self, marker: str) -> str:
+        """Set (value "1", TTL ``NOTIFIED_TTL_S``) once an alert record reached Slack or stdout.
+
+        ``marker`` is ``alert_id|status|severity|event_time``: one alert record, so a restart
+        skips what was delivered while repeats and escalations of an episode still go out.
+        """
+        return f"{self.prefix}notified:{marker}"
+
 
 def hour_hash(base: str, day_index: int) -> str:
     """Hour buckets of one event-time day: fields ``<metric>:<hour index>``."""
@@ -152,3 +161,8 @@ def posts_by_created(base: str) -> str:
 
 def members_set(base: str) -> str:
     return f"{base}:members"
+
+
+# The notifier's delivered-alert markers outlive the alerts topic's default 7-day retention, so
+# any record a restart (or a group offset reset) can re-read is still recognised as delivered.
+NOTIFIED_TTL_S: Final = 8 * 24 * 3600

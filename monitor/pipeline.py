@@ -77,6 +77,7 @@ class IngestPipeline:
     async def process(self, records: Sequence[RawRecord]) -> None:
         if not records:
             return
+        started = time.perf_counter()
         try:
             plan = plan_batch(
                 records,
@@ -95,6 +96,12 @@ class IngestPipeline:
         self._watermark = result.watermark_ms
         self._count(records, plan, result)
         await self._tables.refresh(result.creators, result.watermark_ms)
+        log.debug(
+            "batch",
+            records=len(records),
+            applied=result.applied,
+            took_s=round(time.perf_counter() - started, 4),
+        )
         for hook in self.after_batch:
             await hook(result)
 

@@ -19,7 +19,7 @@ from monitor.rules import (
     rule_to_json,
 )
 from monitor.settings import Settings
-from monitor.topics import RULES, create_topics
+from monitor.topics import RULES, create_topics, topic_partitions
 from schemas.codec import dumps
 
 
@@ -31,9 +31,7 @@ async def read_live_rules(settings: Settings) -> dict[str, BrandRule]:
     )
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        tps = [TopicPartition(topic, p) for p in await topic_partitions(settings, topic)]
         if not tps:
             return {}
         consumer.assign(tps)

@@ -17,7 +17,7 @@ from monitor.logs import get_logger
 from monitor.matching import BrandMatcher
 from monitor.rules import BrandRule, rule_from_json
 from monitor.settings import Settings
-from monitor.topics import RULES
+from monitor.topics import RULES, topic_partitions
 
 log = get_logger(__name__)
 
@@ -62,12 +62,11 @@ async def follow_rules(settings: Settings, live: LiveRules, *, poll_ms: int = 50
     )
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
+        partitions = await topic_partitions(settings, topic)
         while not partitions:
-            await consumer.topics()  # refresh metadata until the topic exists
-            await asyncio.sleep(0.5)
-            partitions = consumer.partitions_for_topic(topic)
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+            await asyncio.sleep(0.5)  # the topic does not exist yet
+            partitions = await topic_partitions(settings, topic)
+        tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)

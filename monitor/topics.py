@@ -72,3 +72,20 @@ async def create_topics(settings: Settings) -> list[str]:
         return created
     finally:
         await admin.close()
+
+
+async def topic_partitions(settings: Settings, name: str) -> list[int]:
+    """Partition ids of a (namespaced) topic; empty when it does not exist.
+
+    A group-less consumer never learns a topic's partitions by itself (its metadata only covers
+    what it subscribed to), so ask the cluster through the admin client.
+    """
+    admin = AIOKafkaAdminClient(**kafka_client_options(settings), request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([name])
+    finally:
+        await admin.close()
+    return sorted(
+        p["partition"] for d in described if d.get("error_code", 0) == 0 for p in d["partitions"]
+    )

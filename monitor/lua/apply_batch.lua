@@ -132,9 +132,16 @@ local function mentions(e, base, t)
     if e.g then add(bb .. ':g:' .. day, e.g, 1, TTL_DAY) end
     redis.call('ZADD', bb .. ':creators', 'GT', t, e.cr)
     if e.x then
-      redis.call('ZADD', bb .. ':evidence', t, cjson.encode({
-        post_id = e.post, comment_id = e.cid, creator_id = e.cr, text = e.x, t = t, kind = e.k}))
+      -- the newest mentions overall (web view) and per event-time minute (alert evidence, so a
+      -- replay racing ahead of detection cannot push a spike's own posts out)
+      local doc = cjson.encode({
+        post_id = e.post, comment_id = e.cid, creator_id = e.cr, text = e.x, t = t, kind = e.k})
+      local per_minute = bb .. ':ev:' .. fmt(floor(t / MINUTE))
+      redis.call('ZADD', bb .. ':evidence', t, doc)
       redis.call('ZREMRANGEBYRANK', bb .. ':evidence', 0, -(EVIDENCE_KEEP + 1))
+      redis.call('ZADD', per_minute, t, doc)
+      redis.call('ZREMRANGEBYRANK', per_minute, 0, -4)
+      touch_ttl(per_minute, TTL_DAY)
     end
     redis.call('ZADD', P .. 'brands', 'GT', t, brand)
     touched_brands[brand] = true

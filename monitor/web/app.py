@@ -1,0 +1,415 @@
+"""The web view's aiohttp application: the route table, middlewares and the app factory.
+
+The app holds the Redis client and configuration and nothing else, so replicas behind a load
+balancer answer alike. One table (:data:`ROUTES`) builds both the router and
+``/api/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+import uuid
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import Any, Final
+
+import redis.asyncio as aioredis
+import structlog
+from aiohttp import web
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from monitor.brand_tables import BrandTables
+from monitor.keys import Keys
+from monitor.logs import get_logger
+from monitor.metrics import SORTABLE_METRICS
+from monitor.settings import Settings
+from monitor.tables import Tables
+from monitor.web import api
+from monitor.web.api import CTX, ApiError, WebContext, error_body, json_response
+from monitor.web.openapi import Handler, ParamError, Route, openapi_document, parse_query
+from monitor.web.sse import STREAM_PARAMS, alert_stream
+from schemas.records import ALERT_TYPES
+
+log = get_logger(__name__)
+
+DEFAULT_KEEPALIVE_S: Final = 15.0
+DEFAULT_MAX_STREAM_CLIENTS: Final = 200
+STREAM_PATH: Final = "/api/alerts/stream"
+_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# Scripts, styles, images and connections only from this origin: no inline code, no CDN.
+_SECURITY_HEADERS: Final = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        "form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_NUM_OR_NULL: Final = {"type": ["number", "null"]}
+SCHEMAS: Final[dict[str, Any]] = {
+    "Creator": {
+        "type": "object",
+        "description": "A creator's live metrics (the contract's live tables).",
+        "required": ["creator_id", "tier", "followers", "as_of_ms"],
+        "properties": {
+            "creator_id": {"type": "string"},
+            "platform": {"type": ["string", "null"]},
+            "community": {"type": ["string", "null"]},
+            "tier": {"type": ["string", "null"], "enum": ["nano", "micro", "macro", "mega", None]},
+            **{m: _NUM_OR_NULL for m in SORTABLE_METRICS},
+            "mentions_24h": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "as_of_ms": {"type": "integer"},
+        },
+    },
+    "CreatorDetail": {
+        "allOf": [
+            _ref("Creator"),
+            {
+                "type": "object",
+                "properties": {
+                    "series": {
+                        "type": "object",
+                        "properties": {
+                            "followers": {"type": "array", "items": {"type": "object"}},
+                            "hourly": {"type": "array", "items": {"type": "object"}},
+                        },
+                    }
+                },
+            },
+        ]
+    },
+    "BrandSummary": {
+        "type": "object",
+        "required": ["brand", "name", "mentions", "window_min", "baseline"],
+        "properties": {
+            "brand": {"type": "string"},
+            "name": {"type": "string"},
+            "configured": {"type": "boolean"},
+            "window_min": {"type": "integer"},
+            "mentions": {"type": "integer", "description": "mentions in the current window"},
+            "negative": {"type": "integer"},
+            "baseline": _NUM_OR_NULL,
+            "band": {"type": ["object", "null"]},
+            "ratio": _NUM_OR_NULL,
+            "last_mention_ms": {"type": ["integer", "null"]},
+            "as_of_ms": {"type": "integer"},
+        },
+    },
+    "Brand": {
+        "allOf": [
+            _ref("BrandSummary"),
+            {
+                "type": "object",
+                "properties": {
+                    "rule": {"type": ["object", "null"], "description": "webhook masked"},
+                    "timeline": {"type": "array", "items": {"type": "object"}},
+                    "top_creators": {"type": "array", "items": {"type": "object"}},
+                    "evidence": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+        ]
+    },
+    "Alert": {
+        "type": "object",
+        "required": ["alert_id", "type", "status", "severity", "summary", "event_time"],
+        "properties": {
+            "alert_id": {"type": "string"},
+            "type": {"type": "string", "enum": list(ALERT_TYPES)},
+            "status": {"type": "string", "enum": ["firing", "resolved"]},
+            "severity": {"type": "string"},
+            "brand": {"type": ["string", "null"]},
+            "creator_id": {"type": ["string", "null"]},
+            "community": {"type": ["string", "null"]},
+            "window": {"type": "string"},
+            "value": {"type": "number"},
+            "baseline": _NUM_OR_NULL,
+            "summary": {"type": "string"},
+            "event_time": {"type": "string", "format": "date-time"},
+            "detected_at": {"type": "string", "format": "date-time"},
+            "evidence": {"type": "object"},
+        },
+    },
+}
+
+
+def _array(name: str) -> dict[str, Any]:
+    return {"type": "array", "items": _ref(name)}
+
+
+async def _openapi(request: web.Request) -> web.StreamResponse:
+    parse_query((), request.query)
+    try:
+        version = package_version("community-signal-monitor")
+    except PackageNotFoundError:
+        version = "0"
+    return json_response(openapi_document(ROUTES, version=version, schemas=SCHEMAS))
+
+
+ROUTES: Final[tuple[Route, ...]] = (
+    Route(
+        path="/api/creators",
+        handler=api.list_creators,
+        operation_id="listCreators",
+        summary="Creators with their live metrics, best first by a metric",
+        tag="creators",
+        params=api.CREATORS_PARAMS,
+        response_schema=_array("Creator"),
+    ),
+    Route(
+        path="/api/creators/{creator_id}",
+        handler=api.get_creator,
+        operation_id="getCreator",
+        summary="One creator's metrics and recent follower, interaction and sentiment series",
+        tag="creators",
+        params=api.CREATOR_PARAMS,
+        response_schema=_ref("CreatorDetail"),
+        not_found=True,
+    ),
+    Route(
+        path="/api/communities",
+        handler=api.list_communities,
+        operation_id="listCommunities",
+        summary="Community names (for the leaderboard's filter)",
+        tag="creators",
+        response_schema={"type": "array", "items": {"type": "string"}},
+    ),
+    Route(
+        path="/api/brands",
+        handler=api.list_brands,
+        operation_id="listBrands",
+        summary="Each brand with its mentions in the current window and its baseline",
+        tag="brands",
+        response_schema=_array("BrandSummary"),
+    ),
+    Route(
+        path="/api/brands/{brand}",
+        handler=api.get_brand,
+        operation_id="getBrand",
+        summary="Mention timeline with baseline band, top mentioning creators, latest evidence",
+        tag="brands",
+        params=(api.BRAND_PATH,),
+        response_schema=_ref("Brand"),
+        not_found=True,
+    ),
+    Route(
+        path="/api/alerts",
+        handler=api.list_alerts,
+        operation_id="listAlerts",
+        summary="Newest alerts first; X-Last-Event-ID is where the live stream continues",
+        tag="alerts",
+        params=api.ALERTS_PARAMS,
+        response_schema=_array("Alert"),
+    ),
+    Route(
+        path=STREAM_PATH,
+        handler=alert_stream,
+        operation_id="streamAlerts",
+        summary="The same alerts live, as server-sent events (id = stream entry id)",
+        tag="alerts",
+        params=STREAM_PARAMS,
+        content_type="text/event-stream",
+    ),
+    Route(
+        path="/api/openapi.json",
+        handler=_openapi,
+        operation_id="getOpenApi",
+        summary="This document",
+        tag="meta",
+        response_schema={"type": "object"},
+    ),
+    Route(
+        path="/healthz",
+        handler=api.healthz,
+        operation_id="healthz",
+        summary="Liveness (also says whether Redis answers)",
+        tag="meta",
+        response_schema={"type": "object"},
+    ),
+    Route(
+        path="/metrics",
+        handler=api.prometheus,
+        operation_id="metrics",
+        summary="Prometheus text: watermark, counts, dead letters, worker counters",
+        tag="meta",
+        content_type="text/plain",
+    ),
+    Route(
+        path="/",
+        handler=api.dashboard,
+        operation_id="dashboard",
+        summary="The analysts' live dashboard",
+        tag="dashboard",
+        content_type="text/html",
+    ),
+    Route(
+        path="/static/{name}",
+        handler=api.static_file,
+        operation_id="staticFile",
+        summary="The dashboard's scripts, styles and vendored chart library",
+        tag="dashboard",
+        params=api.STATIC_PARAMS,
+        content_type="application/octet-stream",
+        not_found=True,
+    ),
+)
+
+
+# --- middlewares ------------------------------------------------------------------------------
+def _needs_token(request: web.Request) -> bool:
+    # Judge by the matched route as well as the raw path, so no spelling of a URL slips past.
+    resource = request.match_info.route.resource
+    canonical = resource.canonical if resource is not None else ""
+    return request.path.startswith("/api/") or canonical.startswith("/api/")
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+@web.middleware
+async def _log_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    given = request.headers.get("X-Request-ID", "")
+    request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+    # The path only: a query string may carry the stream's access_token.
+    with structlog.contextvars.bound_contextvars(
+        request_id=request_id, method=request.method, path=request.path[:200]
+    ):
+        start = time.perf_counter()
+        status = 500
+        try:
+            request["request_id"] = request_id
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            log.info("request", status=status, ms=round((time.perf_counter() - start) * 1000, 2))
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error as JSON: 400 naming the parameter, 401, 404, 503 when Redis is down."""
+    try:
+        return await handler(request)
+    except ParamError as exc:
+        body = error_body("bad_parameter", str(exc), parameter=exc.parameter)
+        return json_response(body, status=400)
+    except ApiError as exc:
+        return json_response(
+            error_body(exc.error, exc.message), status=exc.status, headers=exc.headers
+        )
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = "not_found" if exc.status == 404 else f"http_{exc.status}"
+        headers = {k: v for k, v in exc.headers.items() if k.lower() in {"allow", "retry-after"}}
+        return json_response(error_body(code, exc.reason), status=exc.status, headers=headers)
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        log.warning("redis unavailable", error=type(exc).__name__)
+        return json_response(
+            error_body("unavailable", "the live tables (Redis) are unreachable; retry shortly"),
+            status=503,
+            headers={"Retry-After": "5"},
+        )
+    except Exception:
+        log.exception("unhandled error")
+        return json_response(error_body("internal", "internal error"), status=500)
+
+
+@web.middleware
+async def _auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    token = request.app[CTX].settings.api_token
+    if token is None or not _needs_token(request):
+        return await handler(request)
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        # EventSource cannot send headers: the stream alone also takes ?access_token=.
+        given = request.query.get("access_token", "") if request.path == STREAM_PATH else ""
+    # Compare digests in constant time: neither the token nor its length leaks through timing.
+    if not given or not hmac.compare_digest(_digest(given.strip()), _digest(token.reveal())):
+        raise ApiError(
+            401,
+            "unauthorized",
+            "this API needs `Authorization: Bearer <MONITOR_API_TOKEN>`",
+            headers={"WWW-Authenticate": 'Bearer realm="monitor"'},
+        )
+    return await handler(request)
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in _SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if "request_id" in request:
+        response.headers.setdefault("X-Request-ID", request["request_id"])
+    if request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+
+
+async def _stop_streams(app: web.Application) -> None:
+    app[CTX].closing.set()
+
+
+def _router_path(path: str) -> str:
+    # aiohttp's default placeholder refuses braces; ids may contain anything but '/'.
+    return re.sub(r"\{(\w+)\}", r"{\1:[^/]+}", path)
+
+
+def create_web_app(
+    settings: Settings,
+    redis: aioredis.Redis,
+    *,
+    keepalive_s: float = DEFAULT_KEEPALIVE_S,
+    max_stream_clients: int = DEFAULT_MAX_STREAM_CLIENTS,
+    static_dir: Path = api.STATIC_DIR,
+) -> web.Application:
+    """The web view over one namespace's Redis; the caller owns (and closes) the client."""
+    if keepalive_s <= 0:
+        raise ValueError("keepalive_s must be greater than 0")
+    keys = Keys(settings.redis_prefix)
+    tables = Tables(redis, keys, settings)
+    app = web.Application(middlewares=[_log_requests, _errors, _auth], client_max_size=64 * 1024)
+    app[CTX] = WebContext(
+        settings=settings,
+        keys=keys,
+        redis=redis,
+        tables=tables,
+        brands=BrandTables(redis, keys, tables),
+        static_files=api.scan_static(static_dir),
+        keepalive_s=keepalive_s,
+        max_stream_clients=max_stream_clients,
+    )
+    for route in ROUTES:
+        app.router.add_route(
+            route.method, _router_path(route.path), route.handler, name=route.operation_id
+        )
+    app.on_response_prepare.append(_security_headers)
+    app.on_shutdown.append(_stop_streams)
+    return app
+
+
+__all__ = [
+    "DEFAULT_KEEPALIVE_S",
+    "DEFAULT_MAX_STREAM_CLIENTS",
+    "ROUTES",
+    "SCHEMAS",
+    "STREAM_PATH",
+    "WebContext",
+    "create_web_app",
+]
