@@ -219,8 +219,11 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
         sys.stdout.write(dumps(report).decode() + "\n")
     else:
         head = ("type", "planted", "detected", "alerts", "recall", "precision", "median delay")
+        widths = (-18, 7, 8, 6, 6, 9, 13)
         print(
-            f"{head[0]:<18} {head[1]:>7} {head[2]:>8} {head[3]:>6} {head[4]:>6} {head[5]:>9} {head[6]:>13}"
+            " ".join(
+                f"{h:<{-w}}" if w < 0 else f"{h:>{w}}" for h, w in zip(head, widths, strict=True)
+            )
         )
         for kind, r in results.items():
             delay = "-" if r["median_delay_min"] is None else f"{r['median_delay_min']:.0f} min"
