@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import cast
 
+from redis.exceptions import RedisError
+
 from monitor.app import Runtime
 from monitor.clients import RedisMapping
 from monitor.logs import get_logger
@@ -37,12 +39,22 @@ def register(rt: Runtime) -> None:
         pipe.delete(key)
         if public:
             pipe.hset(key, mapping=cast(RedisMapping, public))
-        await pipe.execute()
+        try:
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("rules mirror skipped: redis unavailable", error=type(exc).__name__)
 
     tasks: set[asyncio.Future[None]] = set()
     rt.rules.on_change(mirror)
 
     async def refresh_leaderboards() -> None:
+        # An exception escaping a faust timer stops the worker: Redis being away is not a reason.
+        try:
+            await _refresh_leaderboards()
+        except (RedisError, OSError) as exc:
+            log.warning("leaderboard refresh skipped: redis unavailable", error=type(exc).__name__)
+
+    async def _refresh_leaderboards() -> None:
         # Windows slide with the watermark even for creators that were quiet, so every creator's
         # entry is recomputed whenever the watermark has moved since the last full pass.
         # Progress is read before the pass: events applied during it make the next tick run again,

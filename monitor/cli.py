@@ -137,10 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     creators.add_argument("--sort", choices=SORTABLE_METRICS, default=DEFAULT_SORT)
     creators.add_argument("--limit", type=_limit, default=20)
     creators.add_argument("--json", action="store_true", help="print the web API's objects")
-    from monitor import feed_cli, rules_cli
+    from monitor import feed_cli, rules_cli, web_cli
 
     rules_cli.register(sub)
     feed_cli.register(sub)
+    web_cli.register(sub)
     csub = creators.add_subparsers(dest="creators_action")
     show = csub.add_parser("show", help="one creator's metrics")
     show.add_argument("creator_id")

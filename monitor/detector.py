@@ -199,6 +199,7 @@ class Detector:
         detected_at = format_time_ms(int(self._clock() * 1000))
         alerts: list[Alert] = []
         new_states: dict[str, str] = {}
+        public: dict[str, dict[str, str]] = {}
         for brand, st_raw in zip(brands, states_raw, strict=True):
             rule = rules[brand]
             policy = spike_policy(rule)
@@ -231,7 +232,18 @@ class Detector:
                 state["minute"] = m
                 alerts.extend(out)
             new_states[brand] = dumps(state).decode()
-        await self._commit({self._key("brand"): new_states}, {cursor_key: target}, alerts)
+            # the public face of the baseline, for the web view's band
+            expected = spike_finding(
+                name=rule.name, count=0, state=state, policy=policy, minute=target + 1
+            ).baseline
+            public[self._k.brand_state(brand)] = {
+                "baseline": str(expected),
+                "window_min": str(policy.window_min),
+                "updated_ms": str((target + 1) * MINUTE_MS),
+            }
+        await self._commit(
+            {self._key("brand"): new_states, **public}, {cursor_key: target}, alerts
+        )
         return target - cursor
 
     async def _minute_counts(self, brand: str, lo: int, hi: int) -> dict[int, int]:

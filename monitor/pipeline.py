@@ -6,10 +6,14 @@ turns the batch into dead letters rather than silently acking it away.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from aiokafka.errors import KafkaError
+from redis.exceptions import RedisError
 
 from monitor.ingest import BatchPlan, MentionMatcher, RawRecord, plan_batch
 from monitor.logs import get_logger
@@ -91,11 +95,22 @@ class IngestPipeline:
             log.exception("batch planning failed; dead-lettering the batch")
             await self._dead_letter_all(records, exc)
             return
+        # Faust acks a batch whatever happens in here, so every step either succeeds (retrying
+        # what is transient) or turns the records into dead letters: never a silent loss.
         await self._emit(plan)
-        result = await self._store.apply(plan)
+        try:
+            result = await self._store.apply(plan)
+        except RedisError as exc:  # not transient (with_retry waits those out): e.g. OOM
+            log.exception("batch apply refused by redis; dead-lettering the batch")
+            await self._dead_letter_all(records, exc)
+            return
         self._watermark = result.watermark_ms
         self._count(records, plan, result)
-        await self._tables.refresh(result.creators, result.watermark_ms)
+        try:
+            await self._tables.refresh(result.creators, result.watermark_ms)
+        except (RedisError, OSError):
+            # Only leaderboard entries; the periodic full refresh repairs them.
+            log.warning("leaderboard refresh failed; the next full pass repairs it")
         log.debug(
             "batch",
             records=len(records),
@@ -105,13 +120,25 @@ class IngestPipeline:
         for hook in self.after_batch:
             await hook(result)
 
+    async def _send(self, out: Sequence[Outgoing]) -> None:
+        """Produce until the broker has it all; a broker restart only delays the batch."""
+        delay = 0.2
+        while True:
+            try:
+                await self._sender.send_many(out)
+                return
+            except KafkaError as exc:
+                log.warning("kafka send failed, retrying", error=type(exc).__name__, delay_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
     async def _emit(self, plan: BatchPlan) -> None:
         out: list[Outgoing] = [
             (self._settings.topic(DEADLETTER), _key(d.key), d.to_json()) for d in plan.dead_letters
         ]
         out.extend((r.topic, r.key, r.value) for r in plan.rekeyed)
         if out:
-            await self._sender.send_many(out)
+            await self._send(out)
         for d in plan.dead_letters:
             log.warning(
                 "dead letter",
@@ -137,7 +164,7 @@ class IngestPipeline:
             )
             for r in records
         ]
-        await self._sender.send_many(
+        await self._send(
             [(self._settings.topic(DEADLETTER), _key(d.key), d.to_json()) for d in letters]
         )
 

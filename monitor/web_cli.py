@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import signal
 
 from aiohttp import web
@@ -72,6 +73,8 @@ async def serve(
     )
     runner = web.AppRunner(app, access_log=None)  # requests are logged by our middleware
     await runner.setup()
+    # Everything built so far lives as long as the process: keep it out of the GC's scans.
+    gc.freeze()
     host, port = settings.web_host, settings.web_port
     try:
         site = web.TCPSite(runner, host, port, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)

@@ -393,7 +393,13 @@
       busy = false;
     }
     clearTimeout(timer);
-    timer = setTimeout(() => { if (!$("token-dialog").open && !document.hidden) route(); else timer = setTimeout(route, REFRESH_MS); }, REFRESH_MS);
+    timer = setTimeout(refresh, REFRESH_MS);
+  }
+  function refresh() {
+    // Not while the viewer is choosing in a list or typing the token, nor in a hidden tab.
+    const choosing = document.activeElement && document.activeElement.tagName === "SELECT";
+    if ($("token-dialog").open || document.hidden || choosing) timer = setTimeout(refresh, REFRESH_MS);
+    else route();
   }
 
   document.addEventListener("DOMContentLoaded", () => {
