@@ -177,7 +177,10 @@ def spike_learn(
     """Fold one judged minute into the baseline; spikes are capped so they don't teach the norm."""
     rate = state.get("rate")
     capped = minute_count if rate is None else min(minute_count, 3 * rate + 1)
-    alpha = alpha_for_half_life(policy.half_life_min)
+    # a plain running mean until the history is as long as the half-life: an EWMA started from
+    # its first value would carry that one minute's weight for hours
+    history = int(state.get("history", 0))
+    alpha = max(alpha_for_half_life(policy.half_life_min), 1.0 / (history + 1))
     new_rate = ewma(rate, capped, alpha)
     profile = list(state.get("profile") or [0.0] * HOURS_PER_WEEK)
     slot = hour_of_week(minute)
@@ -185,7 +188,7 @@ def spike_learn(
     return {
         **state,
         "rate": new_rate,
-        "history": int(state.get("history", 0)) + 1,
+        "history": history + 1,
         "profile": profile,
     }
 

@@ -1,0 +1,204 @@
+"""Detector decisions and the alert lifecycle (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from monitor.detect import (
+    Finding,
+    GrowthPolicy,
+    Lifecycle,
+    SentimentPolicy,
+    SpikePolicy,
+    Subject,
+    advance,
+    growth_finding,
+    hour_of_week,
+    sentiment_finding,
+    spike_finding,
+    spike_learn,
+)
+
+SUBJECT = Subject(type="mention_spike", key="acme", brand="acme")
+ON = Finding(active=True, severity="warning", value=20, summary="Acme: 20 mentions")
+HOT = Finding(active=True, severity="critical", value=60, summary="Acme: 60 mentions")
+OFF = Finding(active=False, value=1, summary="Acme: 1 mention")
+
+
+def run(
+    findings: list[Finding], policy: Lifecycle, step_ms: int = 60_000
+) -> list[tuple[str, str, str]]:
+    state: dict[str, Any] | None = None
+    out = []
+    for i, f in enumerate(findings):
+        state, records = advance(
+            state,
+            SUBJECT,
+            f,
+            now_ms=1_800_000_000_000 + i * step_ms,
+            detected_at="2027-01-15T08:00:00Z",
+            policy=policy,
+        )
+        out += [
+            (r.alert_id.rsplit(":", 3)[-3][-2:] + r.alert_id[-6:], r.status, r.severity)
+            for r in records
+        ]
+    return out
+
+
+def statuses(findings: list[Finding], policy: Lifecycle) -> list[tuple[str, str]]:
+    return [(s, sev) for _, s, sev in run(findings, policy)]
+
+
+@pytest.mark.parametrize(
+    ("findings", "policy", "want"),
+    [
+        ([OFF, OFF], Lifecycle(), []),
+        ([ON], Lifecycle(), [("firing", "warning")]),
+        ([ON, ON, ON], Lifecycle(), [("firing", "warning")]),  # one record per episode
+        ([ON, HOT], Lifecycle(), [("firing", "warning"), ("firing", "critical")]),  # severity rose
+        ([HOT, ON], Lifecycle(), [("firing", "critical")]),  # lower severity: no repeat
+        (
+            [ON, OFF, OFF, OFF],
+            Lifecycle(clear_steps=3),
+            [("firing", "warning"), ("resolved", "warning")],
+        ),
+        ([ON, OFF, ON, OFF, OFF], Lifecycle(clear_steps=3), [("firing", "warning")]),  # no flapping
+        ([ON, OFF], Lifecycle(hold_steps=2), []),  # must hold 2 steps
+        ([ON, ON], Lifecycle(hold_steps=2), [("firing", "warning")]),
+        (
+            [ON, ON, ON],
+            Lifecycle(repeat_ms=120_000),
+            [("firing", "warning"), ("firing", "warning")],
+        ),
+    ],
+)
+def test_lifecycle(findings: list[Finding], policy: Lifecycle, want: list[tuple[str, str]]) -> None:
+    assert statuses(findings, policy) == want
+
+
+def test_one_episode_keeps_one_alert_id_and_a_new_episode_gets_another() -> None:
+    state: dict[str, Any] | None = None
+    ids = []
+    for i, f in enumerate([ON, ON, OFF, OFF, OFF, ON]):
+        state, records = advance(
+            state,
+            SUBJECT,
+            f,
+            now_ms=1_800_000_000_000 + i * 60_000,
+            detected_at="x",
+            policy=Lifecycle(clear_steps=3),
+        )
+        ids += [(r.alert_id, r.status) for r in records]
+    assert ids[0][0] == ids[1][0]
+    assert ids[1][1] == "resolved"
+    assert ids[2][0] != ids[0][0]
+    assert ids[0][0] == "mention_spike:acme:2027-01-15T08:00:00Z"
+
+
+def test_spike_cold_start_then_fires_on_a_burst() -> None:
+    policy = SpikePolicy()
+    state: dict[str, Any] = {}
+    for m in range(policy.min_history_min - 1):
+        state = spike_learn(state, 1 if m % 4 == 0 else 0, m, policy)
+    cold = spike_finding(name="Acme", count=40, state=state, policy=policy, minute=500)
+    assert not cold.active  # not enough history yet
+    state = spike_learn(state, 0, 500, policy)
+    hot = spike_finding(name="Acme", count=40, state=state, policy=policy, minute=501)
+    assert hot.active
+    assert hot.baseline == pytest.approx(15 * 0.25, rel=0.15)
+    assert hot.score is not None
+    assert hot.score < 1e-4
+    assert "40 mentions in 15 min" in hot.summary
+    quiet = spike_finding(name="Acme", count=6, state=state, policy=policy, minute=501)
+    assert not quiet.active  # 6 is unusual but below min_count
+
+
+def test_absolute_threshold_overrides_cold_start() -> None:
+    f = spike_finding(
+        name="A", count=12, state={}, policy=SpikePolicy(absolute_threshold=12), minute=0
+    )
+    assert f.active
+
+
+def test_a_spike_does_not_teach_the_baseline() -> None:
+    policy = SpikePolicy()
+    state = spike_learn({}, 1, 0, policy)
+    for m in range(1, 100):
+        state = spike_learn(state, 1, m, policy)
+    before = state["rate"]
+    state = spike_learn(state, 500, 100, policy)
+    # the burst is capped at 3 x rate + 1 = 4 before it is averaged in (1/101 weight here)
+    assert state["rate"] == pytest.approx(before + (4 - before) / 101)
+
+
+@pytest.mark.parametrize(
+    ("doc", "active"),
+    [
+        (
+            {"followers": 12_000, "growth_24h": 1_200, "growth_24h_pct": 11.1, "growth_7d": 1_300},
+            True,
+        ),
+        (
+            {"followers": 12_000, "growth_24h": 400, "growth_24h_pct": 3.4, "growth_7d": 2_000},
+            False,
+        ),
+        (  # 4x the usual 100 a day
+            {"followers": 12_000, "growth_24h": 400, "growth_24h_pct": 3.4, "growth_7d": 1_000},
+            True,
+        ),
+        ({"followers": 5_000, "growth_24h": 450, "growth_24h_pct": 9.9, "growth_7d": 2_000}, False),
+        (
+            {"followers": 5_000, "growth_24h": 300, "growth_24h_pct": 6.4, "growth_7d": 330},
+            True,
+        ),  # 60x usual
+        (
+            {
+                "followers": 150_000,
+                "growth_24h": 30_000,
+                "growth_24h_pct": 25.0,
+                "growth_7d": 31_000,
+            },
+            False,
+        ),
+        ({"followers": 900, "growth_24h": 600, "growth_24h_pct": 200.0, "growth_7d": 600}, False),
+        (
+            {"followers": 12_000, "growth_24h": None, "growth_24h_pct": None, "growth_7d": None},
+            False,
+        ),
+    ],
+)
+def test_audience_growth_rules(doc: dict[str, Any], active: bool) -> None:
+    assert growth_finding({"creator_id": "ig:x", **doc}, GrowthPolicy()).active is active
+
+
+@pytest.mark.parametrize(
+    ("neg_now", "total_now", "neg_before", "total_before", "active"),
+    [
+        (15, 25, 10, 200, True),
+        (15, 19, 10, 200, False),  # not enough comments to be sure
+        (8, 25, 50, 200, False),  # 32 % now vs 25 % before: not a 20-point rise
+        (25, 25, 0, 0, True),  # no history: floor share 2 %
+    ],
+)
+def test_sentiment_shift(
+    neg_now: int, total_now: int, neg_before: int, total_before: int, active: bool
+) -> None:
+    f = sentiment_finding(
+        label="x",
+        negative_now=neg_now,
+        total_now=total_now,
+        negative_before=neg_before,
+        total_before=total_before,
+        window="1h",
+        policy=SentimentPolicy(),
+    )
+    assert f.active is active
+
+
+def test_hour_of_week_starts_monday() -> None:
+    monday = 1_800_000_000_000 - (1_800_000_000_000 % (7 * 86_400_000)) + 4 * 86_400_000
+    assert hour_of_week(monday // 60_000) == 0
+    assert hour_of_week(monday // 60_000 + 60 * 25) == 25
