@@ -412,6 +412,8 @@ class Detector:
         for rec in records:
             out.append(rec)
             for b in targets:
+                if not _meets_brand_growth(rec, rules[b]):
+                    continue
                 out.append(
                     Alert(**{**rec.to_dict(), "brand": b, "alert_id": f"{rec.alert_id}:{b}"})
                 )
@@ -459,6 +461,16 @@ class Detector:
             states[b] = dumps(life or {}).decode()
             alerts.extend(out)
         return alerts, states
+
+
+def _meets_brand_growth(rec: Alert, rule: BrandRule) -> bool:
+    """A brand may ask for more growth than the defaults before it hears of a firing alert."""
+    o = rule.growth
+    if rec.status != "firing" or rec.severity == "info":
+        return True
+    if o.min_abs is not None and rec.value < o.min_abs:
+        return False
+    return not (o.min_pct is not None and (rec.score or 0.0) < o.min_pct)
 
 
 def _asdict(f: Finding) -> dict[str, Any]:
