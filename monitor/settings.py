@@ -7,6 +7,7 @@ with a message naming the setting, so a typo never turns into a silent default.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -139,39 +140,68 @@ def _coerce(name: str, hint: Any, raw: Any) -> Any:
     return str(raw)
 
 
-def _check(s: Settings) -> None:
-    def bad(name: str, why: str) -> SettingsError:
-        return SettingsError(f"{ENV_PREFIX}{name.upper()}: {why}")
+_POSITIVE = (
+    "batch_within_s",
+    "redis_timeout_s",
+    "redis_retry_max_s",
+    "leaderboard_refresh_s",
+    "partition_idle_s",
+    "detect_interval_s",
+    "broker_session_timeout_s",
+    "broker_rebalance_timeout_s",
+)
 
+
+def _bad(name: str, why: str) -> SettingsError:
+    return SettingsError(f"{ENV_PREFIX}{name.upper()}: {why}")
+
+
+def _check_numbers(s: Settings) -> None:
     if not (1 <= s.web_port <= 65535):
-        raise bad("web_port", f"must be between 1 and 65535, got {s.web_port}")
+        raise _bad("web_port", f"must be between 1 and 65535, got {s.web_port}")
     for name in ("topic_partitions", "topic_replication", "batch_max", "retention_s"):
         if getattr(s, name) < 1:
-            raise bad(name, f"must be at least 1, got {getattr(s, name)}")
-    for name in (
-        "batch_within_s",
-        "redis_timeout_s",
-        "leaderboard_refresh_s",
-        "partition_idle_s",
-        "detect_interval_s",
-    ):
-        if getattr(s, name) <= 0:
-            raise bad(name, f"must be greater than 0, got {getattr(s, name)}")
-    if not s.kafka.strip() or any(not hp.rpartition(":")[2].isdigit() for hp in s.kafka.split(",")):
-        raise bad("kafka", "must be host:port[,host:port...]")
-    scheme = urlsplit(s.redis.reveal()).scheme
-    if scheme not in {"redis", "rediss", "unix"}:
+            raise _bad(name, f"must be at least 1, got {getattr(s, name)}")
+    for name in _POSITIVE:
+        value = getattr(s, name)
+        if not math.isfinite(value) or value <= 0:
+            raise _bad(name, f"must be a finite number greater than 0, got {value}")
+    if s.future_tolerance_s < 0:
+        raise _bad("future_tolerance_s", f"must be >= 0, got {s.future_tolerance_s}")
+    if not s.tier_micro_min < s.tier_macro_min:
+        raise _bad("tier_macro_min", "must be greater than MONITOR_TIER_MICRO_MIN")
+    if not s.tier_macro_min < s.tier_mega_min:
+        raise _bad("tier_mega_min", "must be greater than MONITOR_TIER_MACRO_MIN")
+    if s.tier_micro_min < 1:
+        raise _bad("tier_micro_min", "must be at least 1")
+
+
+def _check_endpoints(s: Settings) -> None:
+    for hp in s.kafka.split(","):
+        host, _, port = hp.strip().rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise _bad("kafka", "must be host:port[,host:port...] with ports 1..65535")
+    parts = urlsplit(s.redis.reveal())
+    if parts.scheme not in {"redis", "rediss", "unix"}:
         # The URL may hold a password: show only its scheme.
-        raise bad("redis", f"must be a redis://, rediss:// or unix:// URL (scheme was {scheme!r})")
+        raise _bad(
+            "redis", f"must be a redis://, rediss:// or unix:// URL (scheme was {parts.scheme!r})"
+        )
+    try:
+        parts.port  # noqa: B018  # raises ValueError for a port that is not a number
+    except ValueError:
+        raise _bad("redis", "the port is not a number 0..65535") from None
+    if s.slack_webhook is not None:
+        hook = urlsplit(s.slack_webhook.reveal())
+        if hook.scheme not in {"http", "https"} or not hook.netloc:
+            raise _bad("slack_webhook", "must be an http(s) URL")
+
+
+def _check(s: Settings) -> None:
+    _check_numbers(s)
+    _check_endpoints(s)
     if s.namespace and not all(c.isalnum() or c in "._-" for c in s.namespace):
-        raise bad("namespace", "may hold only letters, digits, '.', '_' and '-'")
-    if not (s.tier_micro_min < s.tier_macro_min < s.tier_mega_min):
-        raise bad("tier_micro_min", "tier bands must increase: micro < macro < mega")
-    if s.slack_webhook is not None and urlsplit(s.slack_webhook.reveal()).scheme not in {
-        "http",
-        "https",
-    }:
-        raise bad("slack_webhook", "must be an http(s) URL")
+        raise _bad("namespace", "may hold only letters, digits, '.', '_' and '-'")
 
 
 def load_settings(
@@ -223,6 +253,8 @@ def public_view(settings: Settings) -> dict[str, Any]:
         elif f.name == "redis":
             parts = urlsplit(value.reveal())
             host = parts.hostname or ""
+            if ":" in host:
+                host = f"[{host}]"  # IPv6
             port = f":{parts.port}" if parts.port else ""
             out[f.name] = f"{parts.scheme}://{host}{port}{parts.path}"
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 from schemas.codec import JSONDecodeError, loads
@@ -22,6 +22,8 @@ MAX_ID_CHARS: Final = 256
 MAX_TAG_CHARS: Final = 128
 MAX_PAYLOAD_BYTES: Final = 1_048_576
 MAX_COUNT: Final = 2**63 - 1
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS: Final = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,17 +183,18 @@ def parse_time_ms(value: str) -> int | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return int(parsed.timestamp() * 1000)
+    # integer arithmetic: timestamp() * 1000 in floats is 1 ms low for some instants
+    return (parsed - _EPOCH) // _ONE_MS
 
 
 def format_time_ms(ms: int) -> str:
     """Epoch milliseconds to RFC 3339 UTC (``Z``), second precision unless there are millis."""
-    from datetime import UTC
-
-    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    if ms % 1000:
-        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    dt = _EPOCH + timedelta(milliseconds=ms)
+    # explicit zero padding: strftime's %Y does not pad years before 1000
+    text = (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
+    )
+    return f"{text}.{ms % 1000:03d}Z" if ms % 1000 else f"{text}Z"
 
 
 def _check_field(spec: FieldSpec, value: Any) -> Rejection | Any:
@@ -231,7 +234,7 @@ _MODEL: Final[dict[EventKind, type[PostSnapshot] | type[Comment] | type[Follower
 
 def decode_event(kind: EventKind, raw: bytes | None) -> Event | Rejection:
     """Decode and validate one record value; never raises."""
-    if raw is None:
+    if not raw:
         return Rejection("empty_payload", "record has no value")
     if len(raw) > MAX_PAYLOAD_BYTES:
         return Rejection("payload_too_large", f"{len(raw)} bytes > {MAX_PAYLOAD_BYTES}")
@@ -274,6 +277,9 @@ def json_schema(kind: EventKind) -> dict[str, Any]:
             limit = MAX_ID_CHARS if spec.kind == "id" else MAX_TAG_CHARS
             prop = {"type": "string", "minLength": 1, "maxLength": limit}
         prop["description"] = spec.description
+        if not spec.required:
+            # the decoder treats an explicit null like an absent optional field
+            prop["type"] = [prop["type"], "null"]
         props[spec.name] = prop
     title = {"post": "Post snapshot", "comment": "Comment", "audience": "Follower snapshot"}[kind]
     topic = next(t for t, k in TOPIC_KIND.items() if k == kind)

@@ -55,6 +55,16 @@ class Alert:
         return dumps(self.to_dict())
 
 
+def _as_text(data: bytes, *, truncated: bool) -> str | None:
+    """UTF-8 text, or None for binary; a cut may split the last character (up to 3 bytes)."""
+    for drop in range(4 if truncated else 1):
+        try:
+            return data[: len(data) - drop].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeadLetter:
     reason: str
@@ -86,9 +96,8 @@ class DeadLetter:
         raw = payload or b""
         size = len(raw)
         kept = raw[:DEADLETTER_PAYLOAD_MAX]
-        try:
-            text, encoding = kept.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
+        text, encoding = _as_text(kept, truncated=size > DEADLETTER_PAYLOAD_MAX), "utf-8"
+        if text is None:
             text, encoding = base64.b64encode(kept).decode("ascii"), "base64"
         return cls(
             reason=reason,
