@@ -5,6 +5,7 @@ from __future__ import annotations
 from monitor.app import FaustSender, Runtime
 from monitor.detector import Detector
 from monitor.logs import get_logger
+from monitor.topics import EndOffsets
 
 log = get_logger(__name__)
 
@@ -17,6 +18,7 @@ def register(rt: Runtime) -> None:
         tables=rt.tables,
         rules=lambda: rt.rules.rules,
         sender=FaustSender(rt.app),
+        end_offsets=EndOffsets(rt.settings),
     )
 
     async def detect() -> None:

@@ -255,6 +255,10 @@ class SentimentPolicy:
     min_share_rise: float = 0.2
     threshold: float = 1e-3
     floor_share: float = 0.02
+    # A community with little history is not assumed to be all sunshine: its baseline share is
+    # shrunk toward a typical share, as if it had prior_weight comments at prior_share negative.
+    prior_share: float = 0.25
+    prior_weight: float = 20.0
 
 
 def sentiment_finding(
@@ -268,7 +272,10 @@ def sentiment_finding(
     policy: SentimentPolicy,
 ) -> Finding:
     """Share of negative items now vs before, judged with a binomial upper tail."""
-    base = max(policy.floor_share, negative_before / total_before if total_before else 0.0)
+    shrunk = (negative_before + policy.prior_share * policy.prior_weight) / (
+        total_before + policy.prior_weight
+    )
+    base = max(policy.floor_share, shrunk)
     share = negative_now / total_now if total_now else 0.0
     score = binomial_sf(negative_now, total_now, base) if total_now else 1.0
     active = (

@@ -9,7 +9,7 @@ marker keeps a restart from re-sending what already reached Kafka.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, cast
 
 import redis.asyncio as aioredis
@@ -38,7 +38,7 @@ from monitor.rules import BrandRule
 from monitor.settings import Settings
 from monitor.tables import Tables
 from monitor.topics import ALERTS
-from monitor.windows import hour_window, window_sum
+from monitor.windows import window_sum
 from schemas.codec import dumps, loads
 from schemas.events import format_time_ms
 from schemas.records import Alert
@@ -74,6 +74,7 @@ class Detector:
         tables: Tables,
         rules: Callable[[], dict[str, BrandRule]],
         sender: Sender,
+        end_offsets: Callable[[], Awaitable[dict[str, int]]],
         lifecycle: Lifecycle | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -83,6 +84,7 @@ class Detector:
         self._tables = tables
         self._rules = rules
         self._sender = sender
+        self._end_offsets = end_offsets
         self._life = lifecycle or Lifecycle()
         self._clock = clock
         self._bands = TierBands(
@@ -99,17 +101,30 @@ class Detector:
 
     # --- time -----------------------------------------------------------------------------
     async def closed_ms(self) -> int | None:
-        """Event time that every active input partition has passed; None before any data."""
+        """Event time every input partition has passed; None while that is not known yet.
+
+        A partition holds detection back until it is idle: fully applied up to its end offset
+        and silent for ``partition_idle_s``. One with records still waiting (a topic racing
+        behind the others, or not fetched yet) always holds it back, whatever the wall clock.
+        """
         pipe = self._redis.pipeline(transaction=False)
         pipe.hgetall(self._k.partition_watermarks)
         pipe.hgetall(f"{self._k.prefix}pwall")
-        pwm, pwall = await pipe.execute()
+        pipe.hgetall(self._k.offsets)
+        pwm, pwall, applied = await pipe.execute()
         if not pwm:
             return None
+        ends = await self._end_offsets()
         wall = self._clock() * 1000
         idle_ms = self._settings.partition_idle_s * 1000
-        active = [int(t) for tp, t in pwm.items() if wall - int(pwall.get(tp, 0)) < idle_ms]
-        return min(active) if active else max(int(t) for t in pwm.values())
+        holding = []
+        for tp, end in ends.items():
+            caught_up = int(applied.get(tp, -1)) >= end - 1
+            if not caught_up and tp not in pwm:
+                return None  # records on a partition not applied at all yet
+            if not caught_up or wall - int(pwall.get(tp, 0)) < idle_ms:
+                holding.append(int(pwm.get(tp, 0)))
+        return min(holding) if holding else max(int(t) for t in pwm.values())
 
     # --- one pass -------------------------------------------------------------------------
     async def run_once(self) -> int:
@@ -241,9 +256,7 @@ class Detector:
                 "window_min": str(policy.window_min),
                 "updated_ms": str((target + 1) * MINUTE_MS),
             }
-        await self._commit(
-            {self._key("brand"): new_states, **public}, {cursor_key: target}, alerts
-        )
+        await self._commit({self._key("brand"): new_states, **public}, {cursor_key: target}, alerts)
         return target - cursor
 
     async def _minute_counts(self, brand: str, lo: int, hi: int) -> dict[int, int]:
@@ -304,7 +317,7 @@ class Detector:
                     continue
                 doc = creator_metrics(state, now, self._bands)
                 st: dict[str, Any] = loads(raw) if raw else {}
-                out, st = await self._judge_creator(doc, state.hours, st, end, detected_at, rules)
+                out, st = await self._judge_creator(doc, state.hours, st, now, detected_at, rules)
                 alerts.extend(out)
                 new_states[doc["creator_id"]] = dumps(st).decode()
                 if any(v.get("phase") == "firing" for k, v in st.items() if isinstance(v, dict)):
@@ -332,19 +345,18 @@ class Detector:
         cid = doc["creator_id"]
         out: list[Alert] = []
         growth = growth_finding(doc, self._growth)
-        s1, s24 = doc["sentiment_1h_counts"], doc["sentiment_24h_counts"]
-        n1, n24 = sum(s1.values()), sum(s24.values())
+        s1 = doc["sentiment_1h_counts"]
+        before = history_hours(now)
         sentiment = sentiment_finding(
             label=cid,
             negative_now=s1["negative"],
-            total_now=n1,
-            negative_before=s24["negative"] - s1["negative"],
-            total_before=n24 - n1,
+            total_now=sum(s1.values()),
+            negative_before=window_sum(hours, "neg", before),
+            total_before=window_sum(hours, "cm", before),
             window="1h",
             policy=SentimentPolicy(),
         )
-        week = window_sum(hours, "int", hour_window(now, 168))
-        usual = max(0, week - doc["interactions_1h"]) / 167
+        usual = usual_hourly(hours, "int", now)
         engagement = engagement_finding(doc, usual, EngagementPolicy(), self._growth)
         for kind, finding in (
             ("audience_growth", growth),
@@ -356,7 +368,7 @@ class Detector:
                 st.get(kind),
                 subject,
                 finding,
-                now_ms=now,
+                now_ms=now + 1,  # stamped with the step's end
                 detected_at=detected_at,
                 policy=self._life,
             )
@@ -368,7 +380,7 @@ class Detector:
         if prev_tier and tier and (prev_tier == "micro") != (tier == "micro"):
             direction = "into" if tier == "micro" else "out of"
             info = Alert(
-                alert_id=f"audience_growth:{cid}:band:{format_time_ms(now)}",
+                alert_id=f"audience_growth:{cid}:band:{format_time_ms(now + 1)}",
                 type="audience_growth",
                 status="firing",
                 severity="info",
@@ -380,7 +392,7 @@ class Detector:
                 baseline=None,
                 score=None,
                 threshold=None,
-                event_time=format_time_ms(now),
+                event_time=format_time_ms(now + 1),
                 detected_at=detected_at,
                 summary=f"{cid} moved {direction} the micro band "
                 f"({prev_tier} → {tier}, {doc['followers']:,} followers)",
@@ -425,28 +437,39 @@ class Detector:
         brands = sorted(rules)
         if not brands:
             return [], {}
-        hours = list(hour_window(now, 25))
-        last_hour, before = hours[-1], hours[:-1]
+        last = now // MINUTE_MS
+        minutes = [str(m) for m in range(last - 59, last + 1)]
+        before = history_hours(now)
+        minute_days = sorted({m * MINUTE_MS // DAY_MS for m in range(last - 59, last + 1)})
+        hour_days = sorted({h * HOUR_MS // DAY_MS for h in before})
         pipe = self._redis.pipeline(transaction=False)
         for b in brands:
             base = self._k.brand(b)
-            days = sorted({h * HOUR_MS // DAY_MS for h in hours})
-            for d in days:
+            for d in minute_days:
+                pipe.hmget(
+                    f"{base}:d:{d}", [f"cn:{m}" for m in minutes] + [f"neg:{m}" for m in minutes]
+                )
+            for d in hour_days:
                 pipe.hgetall(f"{base}:hd:{d}")
         replies = iter(await pipe.execute())
         raw_states = await self._redis.hmget(self._key("brand_sent"), brands)
         alerts: list[Alert] = []
         states: dict[str, str] = {}
         for b, raw in zip(brands, raw_states, strict=True):
+            total_now = negative_now = 0
+            for _ in minute_days:
+                values = [int(v or 0) for v in next(replies)]
+                total_now += sum(values[:60])
+                negative_now += sum(values[60:])
             merged: dict[str, int] = {}
-            for _ in sorted({h * HOUR_MS // DAY_MS for h in hours}):
+            for _ in hour_days:
                 merged.update({k: int(v) for k, v in next(replies).items()})
             f = sentiment_finding(
                 label=rules[b].name,
-                negative_now=merged.get(f"neg:{last_hour}", 0),
-                total_now=merged.get(f"cn:{last_hour}", 0),
-                negative_before=sum(merged.get(f"neg:{h}", 0) for h in before),
-                total_before=sum(merged.get(f"cn:{h}", 0) for h in before),
+                negative_now=negative_now,
+                total_now=total_now,
+                negative_before=window_sum(merged, "neg", before),
+                total_before=window_sum(merged, "cn", before),
                 window="1h",
                 policy=SentimentPolicy(),
             )
@@ -461,6 +484,29 @@ class Detector:
             states[b] = dumps(life or {}).decode()
             alerts.extend(out)
         return alerts, states
+
+
+def history_hours(now: int, hours: int = 24) -> range:
+    """Whole hour buckets that end before the last hour's minute window begins.
+
+    A detector judging a past step must not read the hour bucket holding ``now``: in a replay
+    it already holds events from after ``now``.
+    """
+    current = now // HOUR_MS
+    return range(current - hours - 1, current - 1)
+
+
+def usual_hourly(hours: dict[str, int], metric: str, now: int) -> float:
+    """Mean per hour over the whole hours of history we have (up to 7 days before the last hour).
+
+    Dividing by a fixed 7 days for a creator first seen yesterday would make every busy hour look
+    extraordinary.
+    """
+    window = history_hours(now, 166)
+    seen = [h for h in window if f"{metric}:{h}" in hours]
+    if not seen:
+        return 0.0
+    return window_sum(hours, metric, window) / (window[-1] - seen[0] + 1)
 
 
 def _meets_brand_growth(rec: Alert, rule: BrandRule) -> bool:

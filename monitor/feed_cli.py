@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from monitor.clients import kafka_client_options, make_redis
 from monitor.keys import DETECT_STEP_MS, MINUTE_MS, Keys
@@ -182,8 +183,27 @@ def score(
     return report
 
 
+async def _drop_namespace(settings: Settings) -> None:
+    """Remove an evaluation's own topics and Redis keys (its namespace was made up for it)."""
+    redis = make_redis(settings)
+    try:
+        async for key in redis.scan_iter(match=f"{settings.namespace}*", count=1000):
+            await redis.delete(key)
+    finally:
+        await redis.aclose()
+    admin = AIOKafkaAdminClient(**kafka_client_options(settings))
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if t.startswith(settings.namespace)]
+        if names:
+            await admin.delete_topics(names)
+    finally:
+        await admin.close()
+
+
 def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
-    if not settings.namespace:
+    own_namespace = not settings.namespace
+    if own_namespace:
         settings = replace(settings, namespace=f"eval-{uuid.uuid4().hex[:8]}.")
     sc = standard(seed=args.seed, hours=args.hours, creators=args.creators)
     started = time.monotonic()
@@ -203,6 +223,8 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         worker.terminate()
         worker.wait(30)
+        if own_namespace:
+            asyncio.run(_drop_namespace(settings))
     results = score(sc, alerts)
     report: dict[str, Any] = {
         "scenario": {

@@ -139,7 +139,8 @@ def activity_metrics(
 def creator_metrics(state: CreatorState, now_ms: int, bands: TierBands) -> dict[str, Any]:
     """All contract metrics for one creator at ``now``; None where a metric has no value yet."""
     meta = state.meta
-    followers = int(meta["followers"]) if "followers" in meta else None
+    # the newest snapshot at or before now: a detector judging a past step must not see later ones
+    followers = state.newest[1] if state.newest is not None else None
     g24, g24p = _growth(state.newest, state.at_24h)
     g7, g7p = _growth(state.newest, state.at_7d)
     posts_24h = [p for p in state.posts.values() if in_window(p.created_ms, now_ms, DAY_MS)]

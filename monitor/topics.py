@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Final
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -89,3 +91,42 @@ async def topic_partitions(settings: Settings, name: str) -> list[int]:
     return sorted(
         p["partition"] for d in described if d.get("error_code", 0) == 0 for p in d["partitions"]
     )
+
+
+class EndOffsets:
+    """End offsets of every input partition, for telling a caught-up partition from a lagging one.
+
+    One group-less consumer, started lazily; the partition list is re-read every few minutes so
+    partitions added to a topic are seen.
+    """
+
+    REFRESH_S = 300.0
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._consumer: AIOKafkaConsumer | None = None
+        self._tps: list[TopicPartition] = []
+        self._listed_at = 0.0
+
+    async def __call__(self) -> dict[str, int]:
+        if self._consumer is None:
+            self._consumer = AIOKafkaConsumer(
+                **kafka_client_options(self._settings), group_id=None, enable_auto_commit=False
+            )
+            await self._consumer.start()
+        now = time.monotonic()
+        if not self._tps or now - self._listed_at > self.REFRESH_S:
+            tps = []
+            for name in INPUT_TOPICS:
+                topic = self._settings.topic(name)
+                tps += [
+                    TopicPartition(topic, p) for p in await topic_partitions(self._settings, topic)
+                ]
+            self._tps, self._listed_at = tps, now
+        ends = await self._consumer.end_offsets(self._tps)
+        return {f"{tp.topic}:{tp.partition}": off for tp, off in ends.items()}
+
+    async def close(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None

@@ -4,7 +4,10 @@
 -- atomic script that applies the updates:
 --   1. a per-partition offset watermark: a redelivered record (offset <= stored) is skipped;
 --   2. an event_id set per creator and event-time day: an upstream repeat is skipped.
--- Updates are aggregated per key in Lua tables and flushed once per field.
+-- Updates are aggregated per key in Lua tables and flushed once per field; per-creator metadata
+-- (platform, community tag, newest follower count, last-seen times) and set memberships are
+-- folded over the batch in Lua and written once per creator, which gives the same state as
+-- writing them event by event because each is a maximum or a set union.
 --
 -- ARGV[1] = key prefix, ARGV[2] = JSON request (see monitor/store.py: BatchRequest).
 -- Key layout mirrors monitor/keys.py.
@@ -55,12 +58,24 @@ local function add(key, field, n, t)
   h[field] = (h[field] or 0) + n
 end
 
+-- bucket names of one event time, formatted once per distinct time in the batch
+local times = {}
+local function when(t)
+  local w = times[t]
+  if not w then
+    w = {day = fmt(floor(t / DAY)), hour = fmt(floor(t / HOUR)), minute = fmt(floor(t / MINUTE)),
+         recent = t > wm - MIN_KEEP}
+    times[t] = w
+  end
+  return w
+end
+
 local function bump(base, metric, t, n)
   if n == 0 then return end
-  local hour = floor(t / HOUR)
-  add(base .. ':h:' .. fmt(floor(t / DAY)), metric .. ':' .. fmt(hour), n, TTL_DAY)
-  if t > wm - MIN_KEEP then
-    add(base .. ':m:' .. fmt(hour), metric .. ':' .. fmt(floor(t / MINUTE)), n, TTL_MIN)
+  local w = when(t)
+  add(base .. ':h:' .. w.day, metric .. ':' .. w.hour, n, TTL_DAY)
+  if w.recent then
+    add(base .. ':m:' .. w.hour, metric .. ':' .. w.minute, n, TTL_MIN)
   end
 end
 
@@ -79,20 +94,24 @@ local function cbase(cr) return P .. 'c:{' .. cr .. '}' end
 local function gbase(g) return P .. 'g:{' .. g .. '}' end
 local function bbase(b) return P .. 'b:{' .. b .. '}' end
 
-local function set_meta(e, base)
-  -- the community tag follows the newest tagged event (by event time): arrival order is moot
-  local meta = base .. ':meta'
-  redis.call('HSETNX', meta, 'platform', e.pl)
+-- folded per creator / community over the batch, written at the end (see the header)
+local meta_pl, meta_tag, meta_fol = {}, {}, {}  -- creator -> platform, {t, g}, {t, followers}
+local seen_creator, seen_community, members, dirty_sets = {}, {}, {}, {}
+local fs_trim = {}
+
+local function set_meta(e)
+  local cr = e.cr
+  if not meta_pl[cr] then meta_pl[cr] = e.pl end
   if e.g then
-    local cur = redis.call('HMGET', meta, 'gts', 'community')
-    local gts = tonumber(cur[1] or '-1')
-    if e.t > gts or (e.t == gts and e.g > cur[2]) then
-      redis.call('HSET', meta, 'community', e.g, 'gts', fmt(e.t))
-    end
-    redis.call('SADD', gbase(e.g) .. ':members', e.cr)
-    redis.call('ZADD', P .. 'communities', 'GT', e.t, e.g)
+    -- the community tag follows the newest tagged event (by event time): arrival order is moot
+    local cur = meta_tag[cr]
+    if not cur or e.t > cur[1] or (e.t == cur[1] and e.g > cur[2]) then meta_tag[cr] = {e.t, e.g} end
+    local m = members[e.g]
+    if not m then m = {}; members[e.g] = m end
+    m[cr] = true
+    if (seen_community[e.g] or -1) < e.t then seen_community[e.g] = e.t end
   end
-  redis.call('ZADD', P .. 'creators', 'GT', e.t, e.cr)
+  if (seen_creator[cr] or -1) < e.t then seen_creator[cr] = e.t end
 end
 
 local function audience(e, base, followers)
@@ -100,12 +119,11 @@ local function audience(e, base, followers)
   if #redis.call('ZRANGEBYSCORE', fs, e.t, e.t, 'LIMIT', 0, 1) == 0 then
     redis.call('ZADD', fs, e.t, fmt(e.t) .. ':' .. fmt(followers))
   end
-  redis.call('ZREMRANGEBYSCORE', fs, '-inf', '(' .. fmt(horizon - DAY))
-  local meta = base .. ':meta'
-  local cur = redis.call('HMGET', meta, 'fobs', 'followers')
-  local fobs = tonumber(cur[1] or '-1')
-  if e.t > fobs or (e.t == fobs and followers > tonumber(cur[2])) then
-    redis.call('HSET', meta, 'followers', fmt(followers), 'fobs', fmt(e.t))
+  -- trimming once per creator is enough: applied events are never older than the horizon
+  fs_trim[fs] = true
+  local cur = meta_fol[e.cr]
+  if not cur or e.t > cur[1] or (e.t == cur[1] and followers > cur[2]) then
+    meta_fol[e.cr] = {e.t, followers}
   end
 end
 
@@ -115,12 +133,12 @@ local function mentions(e, base, t)
     local bb = bbase(brand)
     bump(base, 'mn:' .. brand, t, 1)
     if e.g then bump(gbase(e.g), 'mn:' .. brand, t, 1) end
-    local day = fmt(floor(t / DAY))
-    local minute = fmt(floor(t / MINUTE))
+    local w = when(t)
+    local day, minute = w.day, w.minute
     add(bb .. ':d:' .. day, minute, 1, TTL_DAY)
     if e.s then
       -- comment mentions carry sentiment: per minute and per hour, for the negative-share detector
-      local hour = fmt(floor(t / HOUR))
+      local hour = w.hour
       add(bb .. ':d:' .. day, 'cn:' .. minute, 1, TTL_DAY)
       add(bb .. ':hd:' .. day, 'cn:' .. hour, 1, TTL_DAY)
       if e.s <= -500 then
@@ -136,7 +154,7 @@ local function mentions(e, base, t)
       -- replay racing ahead of detection cannot push a spike's own posts out)
       local doc = cjson.encode({
         post_id = e.post, comment_id = e.cid, creator_id = e.cr, text = e.x, t = t, kind = e.k})
-      local per_minute = bb .. ':ev:' .. fmt(floor(t / MINUTE))
+      local per_minute = bb .. ':ev:' .. minute
       redis.call('ZADD', bb .. ':evidence', t, doc)
       redis.call('ZREMRANGEBYRANK', bb .. ':evidence', 0, -(EVIDENCE_KEEP + 1))
       redis.call('ZADD', per_minute, t, doc)
@@ -189,9 +207,17 @@ local function post(e, base)
   -- interactions: the difference to the previous snapshot (by observed time) lands in this
   -- snapshot's bucket; inserting between two snapshots re-splits the later one's difference.
   local ps = base .. ':ps:' .. e.post
-  if #redis.call('ZRANGEBYSCORE', ps, e.t, e.t, 'LIMIT', 0, 1) > 0 then return end
-  local prev = redis.call('ZREVRANGEBYSCORE', ps, '(' .. fmt(e.t), '-inf', 'LIMIT', 0, 1)
-  local nxt = redis.call('ZRANGEBYSCORE', ps, '(' .. fmt(e.t), '+inf', 'LIMIT', 0, 1)
+  -- snapshots mostly arrive in order: the newest one alone tells whether this one is the newest
+  local prev, nxt = redis.call('ZREVRANGE', ps, 0, 0), {}
+  if #prev > 0 then
+    local newest = tonumber(string.match(prev[1], '^(%-?%d+):'))
+    if newest == e.t then return end
+    if newest > e.t then
+      if #redis.call('ZRANGEBYSCORE', ps, e.t, e.t, 'LIMIT', 0, 1) > 0 then return end
+      prev = redis.call('ZREVRANGEBYSCORE', ps, '(' .. fmt(e.t), '-inf', 'LIMIT', 0, 1)
+      nxt = redis.call('ZRANGEBYSCORE', ps, '(' .. fmt(e.t), '+inf', 'LIMIT', 0, 1)
+    end
+  end
   local ptot = 0
   if #prev > 0 then ptot = tonumber(string.match(prev[1], ':(%-?%d+)$')) end
   local gb = e.g and gbase(e.g)
@@ -219,11 +245,12 @@ for _, e in ipairs(fresh) do
       redis.call('HINCRBY', base .. ':meta', 'late', 1)
     else
       applied = applied + 1
-      set_meta(e, base)
+      set_meta(e)
       -- detectors re-judge the creators active in each step once the step is closed
-      local dirty = P .. 'dirty:' .. fmt(floor(e.t / STEP))
-      redis.call('SADD', dirty, e.cr)
-      touch_ttl(dirty, TTL_DAY)
+      local step = floor(e.t / STEP)
+      local d = dirty_sets[step]
+      if not d then d = {}; dirty_sets[step] = d end
+      d[e.cr] = true
       if e.t < first then first = e.t end
       if e.k == 'c' then
         comment(e, base)
@@ -236,6 +263,65 @@ for _, e in ipairs(fresh) do
       end
     end
   end
+end
+
+-- variadic commands in slices (Lua's unpack has a stack limit)
+local function variadic(cmd, key, opt, args)
+  local slice = 1000
+  for i = 1, #args, slice do
+    local part = {}
+    for j = i, math.min(i + slice - 1, #args) do part[#part + 1] = args[j] end
+    if opt then
+      redis.call(cmd, key, opt, unpack(part))
+    else
+      redis.call(cmd, key, unpack(part))
+    end
+  end
+end
+
+for cr, pl in pairs(meta_pl) do
+  local meta = cbase(cr) .. ':meta'
+  local cur = redis.call('HMGET', meta, 'platform', 'gts', 'community', 'fobs', 'followers')
+  local set = {}
+  if not cur[1] then set[#set + 1] = 'platform'; set[#set + 1] = pl end
+  local tag = meta_tag[cr]
+  if tag then
+    local gts = tonumber(cur[2] or '-1')
+    if tag[1] > gts or (tag[1] == gts and tag[2] > cur[3]) then
+      set[#set + 1] = 'community'; set[#set + 1] = tag[2]
+      set[#set + 1] = 'gts'; set[#set + 1] = fmt(tag[1])
+    end
+  end
+  local fol = meta_fol[cr]
+  if fol then
+    local fobs = tonumber(cur[4] or '-1')
+    if fol[1] > fobs or (fol[1] == fobs and fol[2] > tonumber(cur[5])) then
+      set[#set + 1] = 'followers'; set[#set + 1] = fmt(fol[2])
+      set[#set + 1] = 'fobs'; set[#set + 1] = fmt(fol[1])
+    end
+  end
+  if #set > 0 then redis.call('HSET', meta, unpack(set)) end
+end
+for fs in pairs(fs_trim) do
+  redis.call('ZREMRANGEBYSCORE', fs, '-inf', '(' .. fmt(horizon - DAY))
+end
+for g, crs in pairs(members) do
+  local list = {}
+  for cr in pairs(crs) do list[#list + 1] = cr end
+  variadic('SADD', gbase(g) .. ':members', nil, list)
+end
+local pairs_t = {}
+for g, t in pairs(seen_community) do pairs_t[#pairs_t + 1] = t; pairs_t[#pairs_t + 1] = g end
+if #pairs_t > 0 then variadic('ZADD', P .. 'communities', 'GT', pairs_t) end
+pairs_t = {}
+for cr, t in pairs(seen_creator) do pairs_t[#pairs_t + 1] = t; pairs_t[#pairs_t + 1] = cr end
+if #pairs_t > 0 then variadic('ZADD', P .. 'creators', 'GT', pairs_t) end
+for step, crs in pairs(dirty_sets) do
+  local list = {}
+  for cr in pairs(crs) do list[#list + 1] = cr end
+  local key = P .. 'dirty:' .. fmt(step)
+  variadic('SADD', key, nil, list)
+  touch_ttl(key, TTL_DAY)
 end
 
 for key, fields in pairs(acc) do

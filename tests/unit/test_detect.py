@@ -180,7 +180,7 @@ def test_audience_growth_rules(doc: dict[str, Any], active: bool) -> None:
         (15, 25, 10, 200, True),
         (15, 19, 10, 200, False),  # not enough comments to be sure
         (8, 25, 50, 200, False),  # 32 % now vs 25 % before: not a 20-point rise
-        (25, 25, 0, 0, True),  # no history: floor share 2 %
+        (25, 25, 0, 0, True),  # no history: the prior (25 %) stands in
     ],
 )
 def test_sentiment_shift(

@@ -30,7 +30,10 @@ BANDS = TierBands()
 
 
 def state(**kw: Any) -> CreatorState:
+    """A creator state; a ``followers`` in meta stands for the newest snapshot at or before now."""
     kw.setdefault("meta", {"platform": "instagram"})
+    if "followers" in kw["meta"] and "newest" not in kw:
+        kw["newest"] = (NOW - 1, int(kw["meta"]["followers"]))
     return CreatorState(creator_id="instagram:alice", **kw)
 
 
