@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
 import sys
 from typing import Any, Final, TextIO
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from monitor.clients import kafka_client_options
 from monitor.logs import get_logger
@@ -63,28 +65,24 @@ async def tail_alerts(
     alert_type: str | None = None,
     from_beginning: bool = False,
     as_json: bool = False,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
     """Print matching alerts as they arrive until ``stop`` is set (or forever)."""
     topic = settings.topic(ALERTS)
     stop = stop or asyncio.Event()
+    out = out or sys.stdout
+    # Subscribing without a group gets every partition and commits nothing; with no committed
+    # offsets, the reset policy alone decides where reading starts.
     consumer = AIOKafkaConsumer(
-        **kafka_client_options(settings), group_id=None, enable_auto_commit=False
+        topic,
+        **kafka_client_options(settings),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest" if from_beginning else "latest",
     )
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        while not partitions and not stop.is_set():
-            await consumer.topics()  # refresh metadata until the topic exists
-            await asyncio.sleep(0.5)
-            partitions = consumer.partitions_for_topic(topic)
-        tps = [TopicPartition(topic, p) for p in sorted(partitions or ())]
-        consumer.assign(tps)
-        if from_beginning:
-            await consumer.seek_to_beginning(*tps)
-        else:
-            await consumer.seek_to_end(*tps)
         log.info("tailing alerts", topic=topic, brand=brand, type=alert_type)
         while not stop.is_set():
             batches = await consumer.getmany(timeout_ms=POLL_MS)
@@ -117,17 +115,25 @@ def _print(
 
 
 def main_tail(settings: Settings, args: argparse.Namespace) -> int:
-    """``monitor alerts tail``: runs until Ctrl-C."""
-    try:
-        asyncio.run(
-            tail_alerts(
-                settings,
-                brand=args.brand,
-                alert_type=args.alert_type,
-                from_beginning=args.from_beginning,
-                as_json=args.json,
-            )
+    """``monitor alerts tail``: runs until Ctrl-C or SIGTERM (or its reader goes away)."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await tail_alerts(
+            settings,
+            brand=args.brand,
+            alert_type=args.alert_type,
+            from_beginning=args.from_beginning,
+            as_json=args.json,
+            stop=stop,
         )
-    except KeyboardInterrupt:
-        return 0
+
+    try:
+        asyncio.run(main())
+    except BrokenPipeError:
+        # `monitor alerts tail | head`: the reader left; silence the flush at exit too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

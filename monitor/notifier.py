@@ -477,14 +477,14 @@ class Notifier:
                 attempt, base_s=o.backoff_base_s, max_s=o.backoff_max_s, rng=self._rng
             )
             wait = min(verdict.wait_s if verdict.wait_s is not None else backoff, remaining)
+            dest.next_post_at = max(dest.next_post_at, self._clock() + wait)
             self.counts["retries"] += 1
             log.warning(
                 "slack delivery failed; retrying",
                 reason=verdict.reason,
                 attempt=attempt + 1,
-                retry_in_s=round(wait, 2),
+                retry_in_s=round(dest.next_post_at - self._clock(), 2),
             )
-            dest.next_post_at = max(dest.next_post_at, self._clock() + wait)
             attempt += 1
 
     def _secrets(self) -> list[Secret]:
@@ -600,9 +600,13 @@ async def run_notifier(
     try:
         # Routing needs every brand's rule: read the rules topic to its end first.
         loaded = asyncio.create_task(rules.loaded.wait())
-        await asyncio.wait({loaded, rules_task}, return_when=asyncio.FIRST_COMPLETED)
-        if not loaded.done():
-            loaded.cancel()
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({loaded, stopped, rules_task}, return_when=asyncio.FIRST_COMPLETED)
+        loaded.cancel()
+        stopped.cancel()
+        if stop.is_set():
+            return
+        if rules_task.done():
             rules_task.result()
             raise RuntimeError("the rules feed stopped before the rules were loaded")
         await producer.start()
