@@ -1,0 +1,105 @@
+"""Fault 1 of the reliability suite: the worker SIGKILLed three times at random points, with the
+notifier delivering to a fake Slack: tables, alerts and Slack deliveries equal a clean run's."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from monitor.clients import make_redis
+from monitor.feed_cli import _wait_detected, produce_events, read_alerts
+from monitor.keys import Keys
+from monitor.rules import parse_rules_toml
+from monitor.rules_cli import apply_rules
+from monitor.scenario import standard
+from monitor.settings import load_settings
+from monitor.topics import INPUT_TOPICS, create_topics
+from tests.helpers import wait_caught_up, wait_for
+from tests.integration.test_notifier import FAST, FakeSlack, slack  # noqa: F401  # slack is a fixture
+from tests.support import table_state
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DETECT = {"MONITOR_PARTITION_IDLE_S": "2", "MONITOR_DETECT_INTERVAL_S": "0.2"}
+SCENARIO = standard(hours=30, creators=150)
+
+
+def _records(alerts: list[dict[str, Any]]) -> set[tuple[str, str, str, str]]:
+    return {(a["alert_id"], a["status"], a["severity"], a["event_time"]) for a in alerts}
+
+
+async def _run_clean(settings_env: dict[str, str], spawn: Any, namespace: str) -> tuple[Any, Any]:
+    env = {**settings_env, "MONITOR_NAMESPACE": f"{namespace}clean."}
+    settings = load_settings(environ=env)
+    await create_topics(settings)
+    await apply_rules(settings, parse_rules_toml(SCENARIO.rules_toml))
+    await produce_events(settings, SCENARIO.events)
+    spawn(
+        "worker", extra_env={**DETECT, "MONITOR_NAMESPACE": env["MONITOR_NAMESPACE"]}, name="clean"
+    )
+    redis = make_redis(settings)
+    try:
+        await wait_caught_up(redis, settings, INPUT_TOPICS, timeout=240)
+        await _wait_detected(settings, 240)
+        return await table_state(redis, settings), await read_alerts(settings)
+    finally:
+        async for key in redis.scan_iter(match=f"{settings.namespace}*", count=1000):
+            await redis.delete(key)
+        await redis.aclose()
+
+
+async def test_worker_killed_three_times_equals_a_clean_run(
+    settings,
+    settings_env,
+    namespace,
+    redis,
+    spawn,
+    slack: FakeSlack,  # noqa: F811  # the fixture
+) -> None:
+    await create_topics(settings)
+    await apply_rules(settings, parse_rules_toml(SCENARIO.rules_toml))
+    await produce_events(settings, SCENARIO.events)
+    notifier = spawn(
+        "notify", *FAST, "--group-wait", "0.5", extra_env={"MONITOR_SLACK_WEBHOOK": slack.url()}
+    )
+    keys = Keys(settings.redis_prefix)
+    total = len(SCENARIO.events)
+    rng = random.Random(2026)
+    kills = sorted(rng.uniform(0.1, 0.9) for _ in range(3))
+    worker = spawn("worker", extra_env=DETECT, name="w")
+    for share in kills:
+
+        async def progressed(share: float = share) -> bool:
+            return int(await redis.hget(keys.stats, "applied") or 0) >= share * total
+
+        await wait_for(progressed, timeout=180, interval=0.05, what=f"{share:.0%} applied")
+        applied = int(await redis.hget(keys.stats, "applied") or 0)
+        assert applied < total, "the stream ended before the kill"
+        worker.kill()
+        worker = spawn("worker", extra_env=DETECT, name="w")
+    await wait_caught_up(redis, settings, INPUT_TOPICS, timeout=240)
+    await _wait_detected(settings, 240)
+    after = await table_state(redis, settings)
+    alerts = await read_alerts(settings)
+
+    # Slack: every distinct alert record delivered exactly once
+    distinct = _records(alerts)
+    await wait_for(
+        lambda: _async(len(slack.delivered_ids()) >= len(distinct)),
+        timeout=120,
+        what="the notifier to deliver every alert",
+    )
+    assert notifier.popen.poll() is None
+    assert Counter(slack.delivered_ids()) == Counter(a for a, *_ in distinct)
+    assert len(alerts) == len(distinct), "an alert record reached Kafka twice"
+
+    clean_tables, clean_alerts = await _run_clean(settings_env, spawn, namespace)
+    assert after == clean_tables
+    assert {(a, s) for a, s, *_ in distinct} == {(a, s) for a, s, *_ in _records(clean_alerts)}
+
+
+async def _async(value: bool) -> bool:
+    return value
