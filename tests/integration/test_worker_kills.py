@@ -1,8 +1,9 @@
-"""Fault 1 of the reliability suite: the worker SIGKILLed three times at random points, with the
+"""Faults 1 and 4 of the reliability suite: the worker SIGKILLed three times at random points,
 notifier delivering to a fake Slack: tables, alerts and Slack deliveries equal a clean run's."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import Counter
 from typing import Any
@@ -18,7 +19,14 @@ from monitor.scenario import standard
 from monitor.settings import load_settings
 from monitor.topics import INPUT_TOPICS, create_topics
 from tests.helpers import wait_caught_up, wait_for
-from tests.integration.test_notifier import FAST, FakeSlack, slack  # noqa: F401  # slack is a fixture
+from tests.integration.test_notifier import (  # slack is a fixture
+    FAST,
+    FakeSlack,
+    Reply,
+    make_alert,
+    publish,
+    slack,  # noqa: F401
+)
 from tests.support import table_state
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -103,3 +111,47 @@ async def test_worker_killed_three_times_equals_a_clean_run(
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_slack_outage_then_a_429_storm_delivers_every_alert_once(
+    settings,
+    redis,
+    spawn,
+    slack: FakeSlack,  # noqa: F811  # the fixture
+) -> None:
+    """Fault 4: two minutes of 503s, then twenty 429s with Retry-After: all delivered, once."""
+    outage_s = 120
+    slack.script(slack.url().split(str(slack.port))[1], always=Reply(status=503, body="down"))
+    notifier = spawn(
+        "notify",
+        "--group-wait",
+        "0.5",
+        "--retry-max-s",
+        "900",
+        "--backoff-base-s",
+        "0.5",
+        "--backoff-max-s",
+        "10",
+        "--request-timeout-s",
+        "2",
+        extra_env={"MONITOR_SLACK_WEBHOOK": slack.url()},
+    )
+    alerts = [make_alert(n, brand=f"b{n % 3}") for n in range(30)]
+    await publish(settings, alerts)
+    await wait_for(lambda: _async(len(slack.hits) > 0), timeout=60, what="first attempt")
+    await asyncio.sleep(outage_s)
+    path = slack.url().split(str(slack.port))[1]
+    slack.always.pop(path)
+    slack.script(
+        path, *[Reply(status=429, body="rate_limited", retry_after="1") for _ in range(20)]
+    )
+    await wait_for(
+        lambda: _async(len(slack.delivered_ids()) >= len(alerts)),
+        timeout=180,
+        what="delivery after recovery",
+    )
+    assert notifier.popen.poll() is None
+    assert Counter(slack.delivered_ids()) == Counter(a.alert_id for a in alerts)
+    failed = [h for h in slack.hits if h.status != 200]
+    assert sum(h.status == 503 for h in failed) >= 2  # it kept trying through the outage
+    assert sum(h.status == 429 for h in failed) == 20
