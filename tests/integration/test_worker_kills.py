@@ -1,5 +1,6 @@
 """Faults 1 and 4 of the reliability suite: the worker SIGKILLed three times at random points,
-notifier delivering to a fake Slack: tables, alerts and Slack deliveries equal a clean run's."""
+with the notifier delivering to a fake Slack: tables, alerts and deliveries equal a clean run; and
+a Slack outage followed by a 429 storm."""
 
 from __future__ import annotations
 
