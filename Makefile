@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q -c requirements.lock -e '.[test]'
+	$(BIN)/pip install -q -c requirements.lock -e '.[test,embedded]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -37,9 +37,9 @@ integration: install services
 test: install services lint typecheck
 	$(BIN)/pytest -q
 
-dev: install services
-	$(BIN)/monitor topics create
-	$(BIN)/monitor worker
+# The README's run command: broker, Redis, worker, notifier, web view and a live feed, Ctrl-C stops all.
+dev: install
+	$(BIN)/monitor dev
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -137,8 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     creators.add_argument("--sort", choices=SORTABLE_METRICS, default=DEFAULT_SORT)
     creators.add_argument("--limit", type=_limit, default=20)
     creators.add_argument("--json", action="store_true", help="print the web API's objects")
-    from monitor import feed_cli, notify_cli, rules_cli, web_cli
+    from monitor import dev, feed_cli, notify_cli, rules_cli, web_cli
 
+    dev.register(sub)
     rules_cli.register(sub)
     notify_cli.register(sub)
     feed_cli.register(sub)

@@ -54,9 +54,8 @@ async def apply_rules(
     """Publish every brand, and a tombstone for each live brand the file no longer has."""
     await create_topics(settings)
     removed = sorted(set(await read_live_rules(settings)) - set(rules))
-    producer = AIOKafkaProducer(
-        **kafka_client_options(settings), acks="all", enable_idempotence=True
-    )
+    # acks=all without idempotence: Tansu (the zero-install broker of `monitor dev`) refuses it
+    producer = AIOKafkaProducer(**kafka_client_options(settings), acks="all")
     await producer.start()
     try:
         topic = settings.topic(RULES)

@@ -4,8 +4,10 @@ Each event's ``id:`` is its Redis stream entry id, so a client that reconnects w
 ``Last-Event-ID`` (EventSource does this by itself) gets every alert it missed that the capped
 stream still holds. The loop is an ``XREAD BLOCK`` with a short timeout: between reads it notices
 disconnected clients and server shutdown, and it sends a keep-alive comment when it has been quiet.
-Each client holds at most one pooled Redis connection, only while its read blocks; the number of
-clients per process is capped.
+Each client reads through a Redis connection of its own, closed when it leaves: a blocking read
+holds its connection for the whole wait, so reads from the shared pool (redis-py caps it at 100)
+would starve every other request once a hundred clients listen. The number of clients per process
+is capped.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any, Final
 
+import redis.asyncio as aioredis
 from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -68,9 +71,18 @@ def _event(entry_id: str, alert: dict[str, Any], raw: str) -> bytes:
     return f"id: {entry_id}\ndata: {data}\n\n".encode()
 
 
-async def _newest_id(ctx: WebContext) -> str:
-    newest = stream_entries(await ctx.redis.xrevrange(ctx.keys.alerts_stream, count=1))
+async def _newest_id(redis: aioredis.Redis, stream: str) -> str:
+    newest = stream_entries(await redis.xrevrange(stream, count=1))
     return newest[0][0] if newest else "0-0"
+
+
+def _own_client(redis: aioredis.Redis) -> aioredis.Redis:
+    """A client with one connection of its own, made like the shared pool's."""
+    pool = redis.connection_pool
+    own = type(pool)(
+        connection_class=pool.connection_class, max_connections=1, **pool.connection_kwargs
+    )
+    return aioredis.Redis(connection_pool=own)
 
 
 async def alert_stream(request: web.Request) -> web.StreamResponse:
@@ -87,8 +99,9 @@ async def alert_stream(request: web.Request) -> web.StreamResponse:
             headers={"Retry-After": "5"},
         )
     ctx.stream_clients += 1
+    redis = _own_client(ctx.redis)
     try:
-        cursor = str(resume) if resume else await _newest_id(ctx)
+        cursor = str(resume) if resume else await _newest_id(redis, ctx.keys.alerts_stream)
         resp = web.StreamResponse(
             headers={
                 "Content-Type": "text/event-stream; charset=utf-8",
@@ -96,19 +109,24 @@ async def alert_stream(request: web.Request) -> web.StreamResponse:
                 "X-Accel-Buffering": "no",  # a buffering proxy would hold the events back
             }
         )
-        await resp.prepare(request)
+        try:
+            await resp.prepare(request)
+        except ConnectionResetError:
+            return resp  # the client left before the headers went out: nothing to answer
         log.info("alert stream opened", resume=resume, cursor=cursor, filters=str(keep))
-        sent, reason = await _pump(request, resp, ctx, keep, cursor)
+        sent, reason = await _pump(request, resp, ctx, redis, keep, cursor)
         log.info("alert stream closed", sent=sent, reason=reason)
         return resp
     finally:
         ctx.stream_clients -= 1
+        await redis.aclose(close_connection_pool=True)
 
 
 async def _pump(
     request: web.Request,
     resp: web.StreamResponse,
     ctx: WebContext,
+    redis: aioredis.Redis,
     keep: AlertFilter,
     cursor: str,
 ) -> tuple[int, str]:
@@ -125,7 +143,7 @@ async def _pump(
             transport = request.transport
             if transport is None or transport.is_closing():
                 return sent, "client left"
-            reply: Any = await ctx.redis.xread({stream: cursor}, count=_READ_COUNT, block=block_ms)
+            reply: Any = await redis.xread({stream: cursor}, count=_READ_COUNT, block=block_ms)
             chunks: list[bytes] = []
             last_sent = None
             for _, raw_entries in reply or ():

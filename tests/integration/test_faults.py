@@ -24,7 +24,9 @@ EVENTS = list(generate(Traffic(seed=5, creators=60, hours=20, comments_per_hour=
 HALF = len(EVENTS) // 2
 
 
-async def _clean_run(settings_env: dict[str, str], spawn: Callable[..., Proc], namespace: str) -> dict[str, Any]:
+async def _clean_run(
+    settings_env: dict[str, str], spawn: Callable[..., Proc], namespace: str
+) -> dict[str, Any]:
     """The same events through one undisturbed worker, in a namespace of its own."""
     env = {**settings_env, "MONITOR_NAMESPACE": f"{namespace}clean."}
     settings = load_settings(environ=env)
@@ -45,7 +47,9 @@ async def _applied(redis: Any, settings: Settings) -> int:
     return int(await redis.hget(Keys(settings.redis_prefix).stats, "applied") or 0)
 
 
-async def test_redis_stopped_for_15s_mid_stream(settings_env, namespace, spawn, tmp_path: Path) -> None:
+async def test_redis_stopped_for_15s_mid_stream(
+    settings_env, namespace, spawn, tmp_path: Path
+) -> None:
     own = OwnRedis(tmp_path)
     own.start()
     env = {**settings_env, "MONITOR_REDIS": own.url}
@@ -97,7 +101,9 @@ async def test_broker_restarted_mid_stream(settings_env, namespace, spawn, redis
     assert after == clean
 
 
-async def test_two_workers_one_killed_partitions_move(settings, settings_env, namespace, spawn, redis) -> None:
+async def test_two_workers_one_killed_partitions_move(
+    settings, settings_env, namespace, spawn, redis
+) -> None:
     await create_topics(settings)
     await produce_events(settings, EVENTS[:HALF])
     first = spawn("worker", name="w1")
