@@ -69,9 +69,24 @@ class OwnRedis:
     def start(self) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.proc = subprocess.Popen(
-            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.dir),
-             "--appendonly", "yes", "--appendfsync", "always", "--save", "", *self.extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--dir",
+                str(self.dir),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+                *self.extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -100,8 +115,12 @@ class OwnKafka:
         return f"127.0.0.1:{self.port}"
 
     def _run(self, action: str) -> None:
-        subprocess.run([str(REPO / "scripts/services"), action, "kafka"], env=self.env, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [str(REPO / "scripts/services"), action, "kafka"],
+            env=self.env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
 
     def start(self) -> None:
         self._run("up")
