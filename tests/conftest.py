@@ -45,8 +45,8 @@ def namespace() -> str:
     return f"t{uuid.uuid4().hex[:10]}."
 
 
-@pytest.fixture
-def settings_env(namespace: str) -> dict[str, str]:
+def settings_env_for(namespace: str) -> dict[str, str]:
+    """The settings every test process gets: its own namespace, fast batches and group joins."""
     return {
         "MONITOR_NAMESPACE": namespace,
         "MONITOR_KAFKA": KAFKA,
@@ -56,6 +56,11 @@ def settings_env(namespace: str) -> dict[str, str]:
         "MONITOR_BROKER_SESSION_TIMEOUT_S": "6",
         "MONITOR_BROKER_REBALANCE_TIMEOUT_S": "10",
     }
+
+
+@pytest.fixture
+def settings_env(namespace: str) -> dict[str, str]:
+    return settings_env_for(namespace)
 
 
 @pytest.fixture

@@ -22,26 +22,18 @@ from tests.support import OwnRedis, free_port
 pytestmark = pytest.mark.integration
 
 PASSWORD = "s3cret-Pa55-for-acl-test"
+ACL = ["--user", "default", "off", "--user", "monitor", "on", f">{PASSWORD}", "~*", "&*", "+@all"]
+
+
+def acl_redis(tmp_path: Path) -> tuple[OwnRedis, str]:
+    """A redis-server of the test's own where only user ``monitor`` with PASSWORD gets in."""
+    own = OwnRedis(tmp_path, extra=ACL)
+    own.start()
+    return own, f"redis://monitor:{PASSWORD}@127.0.0.1:{own.port}/0"
 
 
 async def test_worker_with_redis_acl_user_and_password(settings_env, spawn, tmp_path: Path) -> None:
-    own = OwnRedis(
-        tmp_path,
-        extra=[
-            "--user",
-            "default",
-            "off",
-            "--user",
-            "monitor",
-            "on",
-            f">{PASSWORD}",
-            "~*",
-            "&*",
-            "+@all",
-        ],
-    )
-    own.start()
-    url = f"redis://monitor:{PASSWORD}@127.0.0.1:{own.port}/0"
+    own, url = acl_redis(tmp_path)
     settings = load_settings(environ={**settings_env, "MONITOR_REDIS": url})
     redis = make_redis(settings)
     try:
@@ -86,23 +78,7 @@ async def test_no_secret_in_any_output_of_a_full_run(
     token = "api-T0ken-that-must-stay-secret"
     sasl = "sasl-Passw0rd-never-logged"
     hook_secret = "/services/T0SECRET/B0SECRET/hookSecretPathXYZ"
-    own = OwnRedis(
-        tmp_path,
-        extra=[
-            "--user",
-            "default",
-            "off",
-            "--user",
-            "monitor",
-            "on",
-            f">{PASSWORD}",
-            "~*",
-            "&*",
-            "+@all",
-        ],
-    )
-    own.start()
-    url = f"redis://monitor:{PASSWORD}@127.0.0.1:{own.port}/0"
+    own, url = acl_redis(tmp_path)
     env = {
         "MONITOR_REDIS": url,
         "MONITOR_KAFKA_SASL_PASSWORD": sasl,

@@ -33,7 +33,7 @@ from monitor.settings import Settings, load_settings
 from monitor.tables import Tables
 from monitor.topics import create_topics
 from monitor.web.app import ROUTES, create_web_app
-from tests.conftest import KAFKA, REDIS
+from tests.conftest import settings_env_for
 from tests.dataset import build, ts
 from tests.helpers import Proc, env_for, event_records, produce, wait_caught_up, wait_for
 
@@ -249,18 +249,6 @@ async def feed_and_serve(tmp: Path, env: dict[str, str]) -> AsyncIterator[Served
         async for key in redis.scan_iter(match=f"{settings.namespace}*", count=1000):
             await redis.delete(key)
         await redis.aclose()
-
-
-def settings_env_for(namespace: str) -> dict[str, str]:
-    return {
-        "MONITOR_NAMESPACE": namespace,
-        "MONITOR_KAFKA": KAFKA,
-        "MONITOR_REDIS": REDIS,
-        "MONITOR_BATCH_WITHIN_S": "0.1",
-        "MONITOR_LEADERBOARD_REFRESH_S": "0.5",
-        "MONITOR_BROKER_SESSION_TIMEOUT_S": "6",
-        "MONITOR_BROKER_REBALANCE_TIMEOUT_S": "10",
-    }
 
 
 @pytest.fixture(scope="module")
