@@ -209,10 +209,16 @@ def _alert_blocks(alert: Alert) -> list[Block]:
 def fallback_text(alerts: Sequence[Alert], subject: str) -> str:
     """The plain ``text`` Slack shows in notifications and where blocks cannot render."""
     lines = [
-        f"{STATUS_BADGE[a.status]} {TYPE_LABEL.get(a.type, a.type)} · {subject}: {a.summary}"
+        f"{STATUS_BADGE[a.status]} {TYPE_LABEL.get(a.type, a.type)} · {_named(a.summary, subject)}"
         for a in alerts
     ]
     return mrkdwn("\n".join(lines), TEXT_MAX)
+
+
+def _named(summary: str, subject: str) -> str:
+    """The summary with its subject in front, unless it already starts with it."""
+    body = summary.removeprefix("Resolved: ")
+    return summary if body.startswith(subject) else f"{subject}: {summary}"
 
 
 def build_message(alerts: Sequence[Alert], *, brand_name: str | None = None) -> Payload:

@@ -108,7 +108,7 @@ def test_a_firing_alert_shows_type_brand_summary_numbers_and_evidence() -> None:
     assert "new @acme shoes" in evidence
     assert "tiktok:bob" in evidence
     assert "mention_spike:acme:2026-11-20T10:15:00Z" in msg["blocks"][3]["elements"][0]["text"]
-    assert msg["text"].startswith("🔥 FIRING Mention spike · Acme Shoes: Acme Shoes: 42 mentions")
+    assert msg["text"].startswith("🔥 FIRING Mention spike · Acme Shoes: 42 mentions")
     assert_within_limits(msg)
 
 
