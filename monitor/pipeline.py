@@ -97,17 +97,21 @@ class IngestPipeline:
             return
         # Faust acks a batch whatever happens in here, so every step either succeeds (retrying
         # what is transient) or turns the records into dead letters: never a silent loss.
-        await self._emit(plan)
+        # Dead letters and re-keys travel to Kafka while Redis applies the batch; both are done
+        # before the agent's loop moves on (and so before faust can commit these offsets).
+        emitted = asyncio.ensure_future(self._emit(plan))
         try:
             result = await self._store.apply(plan)
         except RedisError as exc:  # not transient (with_retry waits those out): e.g. OOM
             log.exception("batch apply refused by redis; dead-lettering the batch")
+            await emitted
             await self._dead_letter_all(records, exc)
             return
+        await emitted
         self._watermark = result.watermark_ms
         self._count(records, plan, result)
         try:
-            await self._tables.refresh(result.creators, result.watermark_ms)
+            await self._tables.refresh(result.creators, result.watermark_ms, changed=True)
         except (RedisError, OSError):
             # Only leaderboard entries; the periodic full refresh repairs them.
             log.warning("leaderboard refresh failed; the next full pass repairs it")
@@ -139,13 +143,20 @@ class IngestPipeline:
         out.extend((r.topic, r.key, r.value) for r in plan.rekeyed)
         if out:
             await self._send(out)
-        for d in plan.dead_letters:
+        if plan.dead_letters:
+            # One line per batch: a flood of garbage must not become a flood of log lines.
+            # Every record is on the dead-letter topic with its reason and position.
+            reasons: dict[str, int] = {}
+            for d in plan.dead_letters:
+                reasons[d.code] = reasons.get(d.code, 0) + 1
+            first = plan.dead_letters[0]
             log.warning(
-                "dead letter",
-                reason=d.reason,
-                topic=d.topic,
-                partition=d.partition,
-                offset=d.offset,
+                "dead letters",
+                count=len(plan.dead_letters),
+                reasons=reasons,
+                first_topic=first.topic,
+                first_partition=first.partition,
+                first_offset=first.offset,
             )
 
     async def _dead_letter_all(self, records: Sequence[RawRecord], exc: Exception) -> None:

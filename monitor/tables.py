@@ -8,9 +8,11 @@ sets and the metric documents written alongside them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from importlib import resources
+from typing import Any, Final
 
 import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
 
 from monitor.keys import (
     DAY_MS,
@@ -35,7 +37,30 @@ from monitor.settings import Settings
 from monitor.windows import days_for_hours, hour_window, hours_for_minutes, minute_window
 from schemas.codec import dumps, loads
 
-_READS_PER_STATE = 6  # fixed commands per creator before the bucket hashes
+# Creators per script call: one call holds Redis for a few milliseconds, not more.
+SCRIPT_CHUNK: Final = 250
+# Separates a creator's leaderboard values in the `lbv` field (never inside a number).
+_SEP: Final = "\x1f"
+_NO_VALUE: Final = ""
+
+
+def _lua(name: str) -> str:
+    return resources.files("monitor").joinpath(f"lua/{name}").read_text("utf-8")
+
+
+def _pairs(flat: list[Any]) -> dict[str, str]:
+    # a hash as the script returns it: field, value, field, value, ...
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _int_pairs(flat: list[Any], into: dict[str, int]) -> None:
+    if flat:
+        into.update(zip(flat[::2], map(int, flat[1::2]), strict=True))
+
+
+def _board_value(value: Any) -> str:
+    # what redis-py sends for an int or float score (repr), so ZADD stores the same double
+    return _NO_VALUE if value is None else repr(value)
 
 
 def _snapshot(raw: list[Any]) -> tuple[int, int] | None:
@@ -60,6 +85,9 @@ class Tables:
             macro_min=settings.tier_macro_min,
             mega_min=settings.tier_mega_min,
         )
+        self._states_lua = _lua("creator_states.lua")
+        self._leaderboard_lua = _lua("leaderboard.lua")
+        self._shas: dict[str, str] = {}
 
     async def watermark(self) -> int:
         return int(await self._redis.get(self._keys.watermark) or 0)
@@ -81,39 +109,69 @@ class Tables:
             merged.update(_ints(part))
         return merged
 
-    async def creator_states(self, creator_ids: Sequence[str], now_ms: int) -> list[CreatorState]:
-        """Fetch what the metrics need for many creators in one pipeline round trip."""
+    async def _run_script(self, source: str, calls: list[list[Any]]) -> list[Any]:
+        """EVALSHA every argument list in one pipeline; loads the script once if Redis lacks it.
+
+        Both scripts are safe to repeat (a read, and writes of the same values).
+        """
+        sha = self._shas.get(source)
+        for attempt in (1, 2):
+            if sha is None:
+                sha = self._shas[source] = await self._redis.script_load(source)
+            pipe = self._redis.pipeline(transaction=False)
+            for args in calls:
+                pipe.evalsha(sha, 0, *args)
+            try:
+                replies: list[Any] = await pipe.execute()
+                return replies
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                sha = None  # the server lost its scripts (restart, SCRIPT FLUSH)
+        raise AssertionError("unreachable")
+
+    async def creator_states(
+        self, creator_ids: Sequence[str], now_ms: int, *, hours: int = 7 * 24
+    ) -> list[CreatorState]:
+        """Fetch what the metrics need for many creators in one round trip.
+
+        ``hours`` of hour buckets (ending at now) are read: the metrics need 24, the detectors 168.
+        """
+        if not creator_ids:
+            return []
         horizon = now_ms - self._retention_ms
-        pipe = self._redis.pipeline(transaction=False)
-        shapes = []
-        for cid in creator_ids:
-            base = self._keys.creator(cid)
-            fs = followers_zset(base)
-            pipe.hgetall(f"{base}:meta")
-            pipe.zrevrangebyscore(fs, now_ms, horizon, start=0, num=1)
-            pipe.zrevrangebyscore(fs, now_ms - DAY_MS, horizon, start=0, num=1)
-            pipe.zrevrangebyscore(fs, now_ms - 7 * DAY_MS, horizon, start=0, num=1)
-            pipe.hgetall(posts_hash(base))
-            pipe.exists(base + ":meta")
-            shapes.append(self._queue_buckets(pipe, base, now_ms, 7 * 24))
-        replies = await pipe.execute()
-        states, pos = [], 0
-        for cid, (n_days, n_min) in zip(creator_ids, shapes, strict=True):
-            meta, newest, at24, at7, posts, _exists = replies[pos : pos + _READS_PER_STATE]
-            pos += _READS_PER_STATE
-            hours = self._merge(replies[pos : pos + n_days])
-            pos += n_days
-            minutes = self._merge(replies[pos : pos + n_min])
-            pos += n_min
+        days = days_for_hours(hour_window(now_ms, hours))
+        minute_hours = hours_for_minutes(minute_window(now_ms, 60))
+        suffixes = [
+            posts_hash(""),
+            *(hour_hash("", d) for d in days),
+            *(minute_hash("", h) for h in minute_hours),
+        ]
+        head: list[Any] = [now_ms, now_ms - DAY_MS, now_ms - 7 * DAY_MS, horizon]
+        head += [",".join(suffixes), followers_zset("")]
+        calls = [
+            [*head, *(self._keys.creator(c) for c in creator_ids[i : i + SCRIPT_CHUNK])]
+            for i in range(0, len(creator_ids), SCRIPT_CHUNK)
+        ]
+        replies = [r for chunk in await self._run_script(self._states_lua, calls) for r in chunk]
+        n_days = len(days)
+        states = []
+        for cid, reply in zip(creator_ids, replies, strict=True):
+            hours_merged: dict[str, int] = {}
+            for part in reply[5 : 5 + n_days]:
+                _int_pairs(part, hours_merged)
+            minutes: dict[str, int] = {}
+            for part in reply[5 + n_days :]:
+                _int_pairs(part, minutes)
             states.append(
                 CreatorState(
                     creator_id=cid,
-                    meta=meta,
-                    newest=_snapshot(newest),
-                    at_24h=_snapshot(at24),
-                    at_7d=_snapshot(at7),
-                    posts={p: _post(v) for p, v in posts.items()},
-                    hours=hours,
+                    meta=_pairs(reply[0]),
+                    newest=_snapshot(reply[1]),
+                    at_24h=_snapshot(reply[2]),
+                    at_7d=_snapshot(reply[3]),
+                    posts={p: _post(v) for p, v in _pairs(reply[4]).items()},
+                    hours=hours_merged,
                     minutes=minutes,
                 )
             )
@@ -212,19 +270,46 @@ class Tables:
         return doc
 
     # --- leaderboards ------------------------------------------------------------------------
-    async def refresh(self, creator_ids: Sequence[str], now_ms: int | None = None) -> int:
-        """Recompute metric docs and leaderboard entries for these creators."""
+    async def refresh(
+        self, creator_ids: Sequence[str], now_ms: int | None = None, *, changed: bool = False
+    ) -> int:
+        """Recompute metric docs and leaderboard entries for these creators.
+
+        ``changed``: their state just changed (the ingest pipeline), so always write. Otherwise
+        (the periodic pass) a creator whose document was computed at a newer watermark is left
+        alone: it is fresher than this pass could make it (see monitor/lua/leaderboard.lua).
+        Reads go through one script per chunk of creators; writes through another that only
+        touches the boards whose value changed.
+        """
         if not creator_ids:
             return 0
         now = await self.watermark() if now_ms is None else now_ms
-        states = await self.creator_states(creator_ids, now)
-        pipe = self._redis.pipeline(transaction=False)
+        states = await self.creator_states(creator_ids, now, hours=24)
+        keys = self._keys
+        head = [keys.leaderboard(""), ",".join(SORTABLE_METRICS), now, "1" if changed else "0"]
+        calls: list[list[Any]] = []
+        args: list[Any] = []
         for state in states:
-            if not state.known:
+            if not state.known or (not changed and int(state.meta.get("lbnow") or -1) > now):
                 continue
             doc = creator_metrics(state, now, self.bands)
-            self._queue_leaderboard(pipe, doc, state.meta)
-        await pipe.execute()
+            cid = doc["creator_id"]
+            args += [
+                cid,
+                keys.creator_meta(cid),
+                keys.creator_doc(cid),
+                dumps(doc),
+                doc["tier"] or "",
+                doc["community"] or "",
+                _SEP.join(_board_value(doc[m]) for m in SORTABLE_METRICS),
+            ]
+            if len(args) >= 7 * SCRIPT_CHUNK:
+                calls.append([*head, *args])
+                args = []
+        if args:
+            calls.append([*head, *args])
+        if calls:
+            await self._run_script(self._leaderboard_lua, calls)
         return len(states)
 
     def _queue_leaderboard(self, pipe: Any, doc: dict[str, Any], meta: Any) -> None:
@@ -248,7 +333,12 @@ class Tables:
                     pipe.zrem(board, cid)
                 else:
                     pipe.zadd(board, {cid: value})
-        pipe.hset(keys.creator_meta(cid), mapping={"lbtier": tier or "", "lbg": community or ""})
+        # lbv "" makes the next scripted refresh rewrite every board, and lbnow -1 lets the
+        # next periodic pass write (see leaderboard.lua)
+        pipe.hset(
+            keys.creator_meta(cid),
+            mapping={"lbtier": tier or "", "lbg": community or "", "lbv": "", "lbnow": "-1"},
+        )
 
     async def progress(self) -> str:
         """Watermark and applied-event count: the tables change only when this does."""

@@ -116,7 +116,10 @@ end
 
 local function audience(e, base, followers)
   local fs = base .. ':fs'
-  if #redis.call('ZRANGEBYSCORE', fs, e.t, e.t, 'LIMIT', 0, 1) == 0 then
+  -- one snapshot per observed time; of two that disagree the larger count wins, whatever came first
+  local same = redis.call('ZRANGEBYSCORE', fs, e.t, e.t, 'LIMIT', 0, 1)
+  if #same == 0 or tonumber(string.match(same[1], ':(%d+)$')) < followers then
+    if #same > 0 then redis.call('ZREM', fs, same[1]) end
     redis.call('ZADD', fs, e.t, fmt(e.t) .. ':' .. fmt(followers))
   end
   -- trimming once per creator is enough: applied events are never older than the horizon

@@ -1,0 +1,122 @@
+"""Good-event throughput of a real worker with and without 10 % garbage mixed into the input.
+
+Usage: .venv/bin/python bench/garbage_mix.py [--events N]
+Writes bench/results/garbage_mix.json. Each run has its own namespace; both runs feed the same
+good events (seeded), the second with one garbage record after every nine good ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from monitor.clients import make_redis
+from monitor.generate import Traffic, generate
+from monitor.settings import load_settings
+from monitor.topics import create_topics
+
+# Typical garbage: small broken records. (Huge ones are refused before parsing but still cost a
+# 256 KiB dead letter each; a stream of them is a bandwidth problem, not a parsing one.)
+GARBAGE = [
+    b"{not json",
+    b"\xff\xfe\xfd",
+    b"[1, 2, 3]",
+    b'{"event_id": 1}',
+    b"",
+    b'{"event_id": "x", "platform": "ig", "creator_id": "ig:a", "followers": -1}',
+]
+
+
+async def run(events: list[tuple[str, dict[str, Any]]], garbage: bool) -> dict[str, Any]:
+    ns = f"bench-gm-{uuid.uuid4().hex[:6]}."
+    settings = load_settings(environ={**os.environ, "MONITOR_NAMESPACE": ns})
+    await create_topics(settings)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka, acks="all", linger_ms=5, max_request_size=4_000_000
+    )
+    await producer.start()
+    rng = random.Random(1)
+    bad = 0
+    futures = []
+    for i, (topic, event) in enumerate(events):
+        key = event["creator_id"].encode()
+        futures.append(await producer.send(settings.topic(topic), orjson.dumps(event), key=key))
+        if garbage and i % 9 == 8:
+            futures.append(await producer.send(settings.topic(topic), rng.choice(GARBAGE), key=key))
+            bad += 1
+    await asyncio.gather(*futures)
+    await producer.stop()
+    worker = subprocess.Popen(  # noqa: ASYNC220  # started once; the loop below is what is timed
+        [sys.executable, "-m", "monitor", "worker"],
+        env={**os.environ, "MONITOR_NAMESPACE": ns},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    redis = make_redis(settings)
+    try:
+        first = None
+        while True:
+            stats = await redis.hgetall(f"{ns}sm:stats")
+            dead = sum(int(v) for v in (await redis.hgetall(f"{ns}sm:deadletters")).values())
+            done = (
+                int(stats.get("applied", 0))
+                + int(stats.get("duplicates", 0))
+                + int(stats.get("late", 0))
+            )
+            if first is None and done:
+                first = (time.monotonic(), done)
+            if done >= len(events) and dead >= bad:
+                break
+            await asyncio.sleep(0.05)
+        assert first is not None
+        took = time.monotonic() - first[0]
+        return {
+            "good_events": len(events),
+            "garbage": bad,
+            "dead_letters": dead,
+            "good_events_per_s": round((len(events) - first[1]) / took, 1),
+        }
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        async for key in redis.scan_iter(match=f"{ns}*", count=1000):
+            await redis.delete(key)
+        await redis.aclose()
+
+
+async def main(n_events: int) -> None:
+    events = list(
+        generate(Traffic(seed=3, creators=300, hours=48, comments_per_hour=n_events // 96))
+    )
+    clean = await run(events, garbage=False)
+    mixed = await run(events, garbage=True)
+    result = {
+        "command": " ".join([".venv/bin/python", *sys.argv]),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "clean": clean,
+        "with_10pct_garbage": mixed,
+        "ratio": round(mixed["good_events_per_s"] / clean["good_events_per_s"], 3),
+    }
+    print(json.dumps(result, indent=2))
+    out = Path(__file__).parent / "results" / "garbage_mix.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=40_000)
+    asyncio.run(main(parser.parse_args().events))

@@ -1,0 +1,232 @@
+"""Benchmark plumbing: a private Redis, namespaced topics, producing, group resets, clean-up."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.structs import OffsetAndMetadata
+
+from monitor.settings import Settings, load_settings
+from monitor.topics import CONTRACT_TOPICS, INPUT_TOPICS
+
+KAFKA = os.environ.get("BENCH_KAFKA", "127.0.0.1:9092")
+SHARED_REDIS = "redis://127.0.0.1:6379/0"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class PrivateRedis:
+    """A throw-away redis-server, so command counts and CPU are the worker's alone.
+
+    The shared Redis on 6379 also serves other people's tests; its INFO counters would mix them in.
+    """
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server not found: pass --redis URL to use a running one")
+        self.port = _free_port()
+        self._dir = tempfile.mkdtemp(prefix="bench-redis-")
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self._dir, "--protected-mode", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("private redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def bench_settings(namespace: str, redis_url: str, partitions: int) -> Settings:
+    return load_settings(
+        environ={
+            "MONITOR_NAMESPACE": namespace,
+            "MONITOR_KAFKA": KAFKA,
+            "MONITOR_REDIS": redis_url,
+            "MONITOR_TOPIC_PARTITIONS": str(partitions),
+        }
+    )
+
+
+async def create_topics(settings: Settings, *, log_append_time: bool = True) -> None:
+    """Every contract topic; inputs and alerts stamped by the broker (LogAppendTime).
+
+    With broker append times on both sides, append-to-alert latency needs no clock agreement
+    between the producer and the consumer.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka, request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        topics = []
+        for spec in CONTRACT_TOPICS:
+            name = settings.topic(spec.name)
+            if name in existing:
+                continue
+            configs = {"cleanup.policy": "compact"} if spec.compacted else {}
+            if log_append_time and not spec.compacted:
+                configs["message.timestamp.type"] = "LogAppendTime"
+            topics.append(
+                NewTopic(
+                    name=name,
+                    num_partitions=spec.partitions or settings.topic_partitions,
+                    replication_factor=1,
+                    topic_configs=configs,
+                )
+            )
+        if topics:
+            await admin.create_topics(topics)
+    finally:
+        await admin.close()
+
+
+async def delete_namespace(settings: Settings, redis: aioredis.Redis | None) -> None:
+    """Delete the namespace's topics (the faust internal ones too) and its Redis keys."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka, request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(settings.namespace)]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
+        await admin.close()
+    if redis is not None:
+        await wipe_redis(redis, settings.namespace)
+
+
+async def wipe_redis(redis: aioredis.Redis, namespace: str) -> None:
+    batch: list[str] = []
+    async for key in redis.scan_iter(match=f"{namespace}*", count=5000):
+        batch.append(key)
+        if len(batch) >= 5000:
+            await redis.unlink(*batch)
+            batch.clear()
+    if batch:
+        await redis.unlink(*batch)
+
+
+async def input_partitions(settings: Settings) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka, request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([settings.topic(t) for t in INPUT_TOPICS])
+    finally:
+        await admin.close()
+    return sorted(
+        (TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]),
+        key=lambda tp: (tp.topic, tp.partition),
+    )
+
+
+async def end_offsets(settings: Settings, tps: Sequence[TopicPartition]) -> dict[str, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka, group_id=None)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(list(tps))
+    finally:
+        await consumer.stop()
+    return {f"{tp.topic}:{tp.partition}": off for tp, off in ends.items()}
+
+
+async def reset_group(settings: Settings, tps: Sequence[TopicPartition]) -> None:
+    """Rewind the worker's consumer group to offset 0 (no member may be running)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka,
+        group_id=settings.group_id("worker"),
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        consumer.assign(list(tps))
+        await consumer.commit({tp: OffsetAndMetadata(0, "") for tp in tps})
+    finally:
+        await consumer.stop()
+
+
+@dataclass(slots=True)
+class Sent:
+    """Where and when the broker appended one record."""
+
+    partition: int
+    offset: int
+    append_ms: int
+
+
+async def produce(
+    settings: Settings,
+    records: Iterable[tuple[str, bytes, bytes]],
+    *,
+    rate: float | None = None,
+    want_metadata: bool = False,
+) -> tuple[int, float, list[Any]]:
+    """Send (contract topic, key, value) records; returns count, seconds and, if asked, metadata.
+
+    ``rate`` paces the feed (events/s, checked every 20 records).
+    """
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka,
+        acks=1,
+        linger_ms=5 if rate else 50,
+        max_batch_size=256 * 1024,
+        max_request_size=4 * 1024 * 1024,
+    )
+    await producer.start()
+    n = 0
+    futures: list[Any] = []
+    pending: list[Any] = []
+    started = time.monotonic()
+    try:
+        for topic, key, value in records:
+            fut = await producer.send(settings.topic(topic), value, key=key)
+            n += 1
+            (futures if want_metadata else pending).append(fut)
+            if rate and n % 20 == 0:
+                ahead = n / rate - (time.monotonic() - started)
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
+            if len(pending) >= 20_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending, *futures)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    elapsed = time.monotonic() - started
+    meta = [f.result() for f in futures] if want_metadata else []
+    return n, elapsed, meta
+
+
+def tmp_dir() -> Path:
+    path = Path(tempfile.mkdtemp(prefix="bench-run-"))
+    return path

@@ -1,0 +1,71 @@
+-- Write creators' metric documents and leaderboard entries (monitor/tables.py: refresh).
+--
+-- Same result as writing every board every time, but only metrics whose value changed are
+-- written: the values last written are kept in the creator's meta hash (`lbv`), and reading and
+-- writing them in one atomic script keeps `lbv` equal to what the boards hold, whatever other
+-- refreshes run at the same time.
+-- A document is computed at a watermark (`lbnow`). A periodic refresh (ARGV[4] = '0') does not
+-- overwrite one computed at a newer watermark: that one is at least as fresh, and the creator's
+-- state cannot have changed since without a refresh of its own (ARGV[4] = '1', always written).
+-- ARGV[1] = leaderboard key prefix (`<prefix>lb:`), ARGV[2] = metric names, comma-separated;
+-- ARGV[3] = the watermark the documents were computed at, ARGV[4] = '1' after a state change;
+-- then 7 values per creator: id, meta key, doc key, doc JSON, tier, community, values
+-- (the metrics' values in order as sent to ZADD, '' for none, separated by \31).
+-- Board names mirror monitor/keys.py: lb:<metric>, lb:<metric>:tier:<tier>, lb:<metric>:g:{<g>}.
+
+local LB = ARGV[1]
+local metrics = {}
+for m in string.gmatch(ARGV[2], '[^,]+') do metrics[#metrics + 1] = m end
+local SEP = '\31'
+local NOW, CHANGED = ARGV[3], ARGV[4] == '1'
+local now = tonumber(NOW)
+
+local function split(s)
+  local out, pos = {}, 1
+  while true do
+    local at = string.find(s, SEP, pos, true)
+    if not at then out[#out + 1] = string.sub(s, pos); return out end
+    out[#out + 1] = string.sub(s, pos, at - 1)
+    pos = at + 1
+  end
+end
+
+local function write(cid, meta, doc, json, tier, g, sig, cur)
+  local old_tier, old_g, old_sig = cur[1] or '', cur[2] or '', cur[3] or ''
+  local same_place = old_tier == tier and old_g == g
+  if not (same_place and old_sig == sig) then
+    local new = split(sig)
+    local old = (same_place and old_sig ~= '') and split(old_sig) or {}
+    for j, m in ipairs(metrics) do
+      if old_tier ~= '' and old_tier ~= tier then
+        redis.call('ZREM', LB .. m .. ':tier:' .. old_tier, cid)
+      end
+      if old_g ~= '' and old_g ~= g then
+        redis.call('ZREM', LB .. m .. ':g:{' .. old_g .. '}', cid)
+      end
+      local v = new[j]
+      if old[j] ~= v then
+        local boards = {LB .. m}
+        if tier ~= '' then boards[#boards + 1] = LB .. m .. ':tier:' .. tier end
+        if g ~= '' then boards[#boards + 1] = LB .. m .. ':g:{' .. g .. '}' end
+        for _, board in ipairs(boards) do
+          if v == '' then redis.call('ZREM', board, cid) else redis.call('ZADD', board, v, cid) end
+        end
+      end
+    end
+  end
+  redis.call('SET', doc, json)
+  redis.call('HSET', meta, 'lbtier', tier, 'lbg', g, 'lbv', sig, 'lbnow', NOW)
+end
+
+local skipped = 0
+for i = 5, #ARGV, 7 do
+  local meta = ARGV[i + 1]
+  local cur = redis.call('HMGET', meta, 'lbtier', 'lbg', 'lbv', 'lbnow')
+  if CHANGED or not ((tonumber(cur[4] or '') or -1) > now) then
+    write(ARGV[i], meta, ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], cur)
+  else
+    skipped = skipped + 1
+  end
+end
+return skipped
