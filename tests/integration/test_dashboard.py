@@ -6,6 +6,7 @@ The browser must start: a missing or broken /usr/bin/chromium fails the test (in
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import time
 import uuid
@@ -121,7 +122,7 @@ async def test_dashboard_shows_leaderboard_and_live_alerts(served: Served, page:
     await wait_rows(page, ["instagram:alice", "youtube:dave"])
     await page.select_option("#tier", "")
 
-    await page.wait_for_function("document.querySelector('#live').textContent === 'live'")
+    await until_live(page)
     for n in range(3):  # a few older alerts, so the feed looks like a real one
         await add_alert(served.redis, served.settings, alert_doc(200 + n))
     fresh: dict[str, Any] = {
@@ -153,7 +154,7 @@ async def test_creator_and_brand_views_draw_charts(served: Served, page: Page) -
     await page.goto(served.open_url + "/#/creator/instagram%3Aalice")
     await page.wait_for_selector(".kpis")
     assert "12k" in await page.locator(".kpis").inner_text()
-    await page.wait_for_function("document.querySelectorAll('.chart canvas').length >= 3")
+    await poll(lambda: _at_least(page.locator(".chart canvas").count(), 3), "three charts")
     await page.screenshot(path=str(ARTIFACTS / "dashboard-creator.png"), full_page=True)
 
     await page.goto(served.open_url + "/#/brand/acme")
@@ -177,10 +178,32 @@ async def test_dashboard_asks_for_the_token_once(served: Served, page: Page) -> 
     await page.fill("#token-input", TOKEN)
     await page.click("#token-form button[type=submit]")
     await page.wait_for_selector("#leaderboard tbody tr")
-    await page.wait_for_function("document.querySelector('#live').textContent === 'live'")
+    await until_live(page)
     await add_alert(served.redis, served.settings, alert_doc(300))
     await page.wait_for_selector(f'li[data-alert-id="mention_spike:{TEST_BRAND}:300"]')
     # the token lives in this tab's sessionStorage: a reload does not ask again
     await page.reload()
     await page.wait_for_selector("#leaderboard tbody tr")
     assert not await page.locator("#token-dialog[open]").count()
+
+
+# Polled from Python: page.wait_for_function would evaluate its predicate with eval() while polling,
+# which the dashboard's CSP (no 'unsafe-eval') rightly refuses.
+async def poll(check: Any, what: str, timeout_s: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while asyncio.get_running_loop().time() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def _at_least(count: Any, n: int) -> bool:
+    return bool(await count >= n)
+
+
+async def until_live(page: Page) -> None:
+    async def live() -> bool:
+        return await page.text_content("#live") == "live"
+
+    await poll(live, "the live feed to connect")
