@@ -206,23 +206,30 @@ async def measure(
     finally:
         workers.stop()
     cross = _crossings(paced, meta)
-    spike_alerts: dict[tuple[str, int], int] = {}
+    spike_alerts: dict[tuple[str, int], tuple[int, int]] = {}
     for ts, a in alerts:
         if a["type"] == "mention_spike" and a["status"] == "firing":
             minute = (parse_time_ms(a["event_time"]) or 0) // MINUTE_MS - 1
-            spike_alerts.setdefault((a["brand"], minute), ts)
+            detected = parse_time_ms(a["detected_at"]) or ts
+            spike_alerts.setdefault((a["brand"], minute), (ts, detected))
     from_decisive: list[float] = []
     from_spike: list[float] = []
+    to_detected: list[float] = []  # decisive record → the detection pass that judged the minute
+    detected_to_append: list[float] = []  # that pass's start → the alert on the topic
     for s in spikes:
         for minute in (s.minute, s.minute + 1):
-            alert_ms = spike_alerts.get((s.brand, minute))
-            if alert_ms is None:
+            found = spike_alerts.get((s.brand, minute))
+            if found is None:
                 continue
+            alert_ms, detected_ms = found
             last = meta[s.index_last].timestamp
             decisive = _decisive_ms(cross, (minute + 1) * MINUTE_MS)
             if decisive is not None:
-                from_decisive.append(alert_ms - max(last, decisive))
+                cause = max(last, decisive)
+                from_decisive.append(alert_ms - cause)
                 from_spike.append(alert_ms - last)
+                to_detected.append(detected_ms - cause)
+                detected_to_append.append(alert_ms - detected_ms)
             break
 
     def stats(values: list[float]) -> dict[str, Any]:
@@ -245,6 +252,9 @@ async def measure(
         "lag_records_at_end": lag,
         **stats(from_decisive),
         "from_last_spike_record": stats(from_spike),
+        # where the time goes (the worker's wall clock for detected_at: same machine)
+        "decisive_record_to_detection_pass": stats(to_detected),
+        "detection_pass_to_alert_on_topic": stats(detected_to_append),
         "peak_rss_mb": round(workers.peak_rss / 2**20, 1),
         "definition": "alert append time - append time of the record that made the spike "
         "minute decidable (broker LogAppendTime on both sides)",

@@ -199,7 +199,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             ]  # fmt: skip
             phase("scaling")
         if args.latency_s > 0:
-            rate = max(50, result["worker"]["events_per_s"] // 2)
+            rate = args.latency_rate or max(50, result["worker"]["events_per_s"] // 2)
             result["latency"] = await latency.measure(
                 settings=lat_settings,
                 redis=redis,
@@ -241,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-scaling", dest="scaling", action="store_false")
     p.add_argument("--no-micro", dest="micro", action="store_false")
     p.add_argument("--latency-s", type=float, default=60.0, help="paced phase length; 0 skips")
+    p.add_argument(
+        "--latency-rate", type=int, help="paced rate in events/s (default: half the worker's)"
+    )
     p.add_argument("--detect-timeout", type=float, default=600.0)
     p.add_argument(
         "--worker-env",
