@@ -42,7 +42,21 @@ def hours_for_minutes(minutes: range) -> range:
 
 
 def window_sum(buckets: Mapping[str, int], metric: str, indices: range) -> int:
-    """Sum of ``metric:<index>`` fields over the window; missing buckets count as zero."""
+    """Sum of ``metric:<index>`` fields over the window; missing buckets count as zero.
+
+    Walks whichever is smaller: most creators hold a few dozen buckets, while a 7-day window
+    names 168 of them (the profile showed this lookup as a quarter of the worker's CPU).
+    """
+    if len(buckets) < len(indices):
+        prefix = f"{metric}:"
+        lo, hi = indices.start, indices.stop
+        total = 0
+        for name, n in buckets.items():
+            if name.startswith(prefix):
+                idx = name[len(prefix) :]
+                if idx.lstrip("-").isdigit() and lo <= int(idx) < hi:
+                    total += n
+        return total
     get = buckets.get
     return sum(get(f"{metric}:{i}", 0) for i in indices)
 
