@@ -32,13 +32,13 @@ from monitor.detect import (
 )
 from monitor.keys import DAY_MS, DETECT_STEP_MS, HOUR_MS, MINUTE_MS, Keys
 from monitor.logs import get_logger
-from monitor.metrics import TierBands, creator_metrics
+from monitor.metrics import History, TierBands, creator_metrics
 from monitor.pipeline import Sender
 from monitor.rules import BrandRule
 from monitor.settings import Settings
 from monitor.tables import Tables
 from monitor.topics import ALERTS
-from monitor.windows import window_sum
+from monitor.windows import history_hours, window_sum
 from schemas.codec import dumps, loads
 from schemas.events import format_time_ms
 from schemas.records import Alert
@@ -310,14 +310,13 @@ class Detector:
         rules = self._rules()
         if ids:
             raw_states = await self._redis.hmget(states_key, ids)
-            for state, raw in zip(
-                await self._tables.creator_states(ids, now), raw_states, strict=True
-            ):
-                if not state.known:
+            states = await self._tables.creator_states(ids, now, hours=24, history=True)
+            for state, raw in zip(states, raw_states, strict=True):
+                if not state.known or state.history is None:
                     continue
                 doc = creator_metrics(state, now, self._bands)
                 st: dict[str, Any] = loads(raw) if raw else {}
-                out, st = await self._judge_creator(doc, state.hours, st, now, detected_at, rules)
+                out, st = await self._judge_creator(doc, state.history, st, now, detected_at, rules)
                 alerts.extend(out)
                 new_states[doc["creator_id"]] = dumps(st).decode()
                 if any(v.get("phase") == "firing" for k, v in st.items() if isinstance(v, dict)):
@@ -336,7 +335,7 @@ class Detector:
     async def _judge_creator(
         self,
         doc: dict[str, Any],
-        hours: dict[str, int] | Any,
+        history: History,
         st: dict[str, Any],
         now: int,
         detected_at: str,
@@ -346,17 +345,16 @@ class Detector:
         out: list[Alert] = []
         growth = growth_finding(doc, self._growth)
         s1 = doc["sentiment_1h_counts"]
-        before = history_hours(now)
         sentiment = sentiment_finding(
             label=cid,
             negative_now=s1["negative"],
             total_now=sum(s1.values()),
-            negative_before=window_sum(hours, "neg", before),
-            total_before=window_sum(hours, "cm", before),
+            negative_before=history.negative,
+            total_before=history.comments,
             window="1h",
             policy=SentimentPolicy(),
         )
-        usual = usual_hourly(hours, "int", now)
+        usual = history.usual_interactions(now)
         engagement = engagement_finding(doc, usual, EngagementPolicy(), self._growth)
         for kind, finding in (
             ("audience_growth", growth),
@@ -484,29 +482,6 @@ class Detector:
             states[b] = dumps(life or {}).decode()
             alerts.extend(out)
         return alerts, states
-
-
-def history_hours(now: int, hours: int = 24) -> range:
-    """Whole hour buckets that end before the last hour's minute window begins.
-
-    A detector judging a past step must not read the hour bucket holding ``now``: in a replay
-    it already holds events from after ``now``.
-    """
-    current = now // HOUR_MS
-    return range(current - hours - 1, current - 1)
-
-
-def usual_hourly(hours: dict[str, int], metric: str, now: int) -> float:
-    """Mean per hour over the whole hours of history we have (up to 7 days before the last hour).
-
-    Dividing by a fixed 7 days for a creator first seen yesterday would make every busy hour look
-    extraordinary.
-    """
-    window = history_hours(now, 166)
-    seen = [h for h in window if f"{metric}:{h}" in hours]
-    if not seen:
-        return 0.0
-    return window_sum(hours, metric, window) / (window[-1] - seen[0] + 1)
 
 
 def _meets_brand_growth(rec: Alert, rule: BrandRule) -> bool:

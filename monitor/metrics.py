@@ -12,7 +12,14 @@ from typing import Any, Final
 
 from monitor.keys import DAY_MS, HOUR_MS
 from monitor.sentiment import SCALE
-from monitor.windows import hour_window, in_window, minute_window, window_sum
+from monitor.windows import (
+    USUAL_HOURS,
+    history_hours,
+    hour_window,
+    in_window,
+    minute_window,
+    window_sum,
+)
 
 # Numeric metrics a leaderboard can sort by (the contract's "any numeric metric").
 SORTABLE_METRICS: Final = (
@@ -60,6 +67,31 @@ class PostState:
     interactions: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class History:
+    """Hour-bucket sums the creator detectors weigh the last hour against (summed by Redis).
+
+    ``negative``/``comments`` cover ``history_hours(now)``, ``interactions`` covers
+    ``history_hours(now, USUAL_HOURS)``; ``first_hour`` is that range's first hour with data.
+    """
+
+    negative: int = 0
+    comments: int = 0
+    interactions: int = 0
+    first_hour: int | None = None
+
+    def usual_interactions(self, now_ms: int) -> float:
+        """Mean per hour over the hours of history we have (up to 7 days before the last hour).
+
+        Dividing by a fixed 7 days for a creator first seen yesterday would make every busy hour
+        look extraordinary.
+        """
+        if self.first_hour is None:
+            return 0.0
+        last = history_hours(now_ms, USUAL_HOURS)[-1]
+        return self.interactions / (last - self.first_hour + 1)
+
+
 @dataclass(slots=True, kw_only=True)
 class CreatorState:
     """What Redis holds for one creator, already narrowed to the windows we need."""
@@ -72,6 +104,7 @@ class CreatorState:
     posts: Mapping[str, PostState] = field(default_factory=dict)
     hours: Mapping[str, int] = field(default_factory=dict)
     minutes: Mapping[str, int] = field(default_factory=dict)
+    history: History | None = None  # read only for the detectors
 
     @property
     def known(self) -> bool:

@@ -27,6 +27,7 @@ from monitor.keys import (
 from monitor.metrics import (
     SORTABLE_METRICS,
     CreatorState,
+    History,
     PostState,
     TierBands,
     activity_metrics,
@@ -34,7 +35,14 @@ from monitor.metrics import (
     hourly_series,
 )
 from monitor.settings import Settings
-from monitor.windows import days_for_hours, hour_window, hours_for_minutes, minute_window
+from monitor.windows import (
+    USUAL_HOURS,
+    days_for_hours,
+    history_hours,
+    hour_window,
+    hours_for_minutes,
+    minute_window,
+)
 from schemas.codec import dumps, loads
 
 # Creators per script call: one call holds Redis for a few milliseconds, not more.
@@ -131,11 +139,17 @@ class Tables:
         raise AssertionError("unreachable")
 
     async def creator_states(
-        self, creator_ids: Sequence[str], now_ms: int, *, hours: int = 7 * 24
+        self,
+        creator_ids: Sequence[str],
+        now_ms: int,
+        *,
+        hours: int = 7 * 24,
+        history: bool = False,
     ) -> list[CreatorState]:
         """Fetch what the metrics need for many creators in one round trip.
 
-        ``hours`` of hour buckets (ending at now) are read: the metrics need 24, the detectors 168.
+        ``hours`` of hour buckets (ending at now) are read: the metrics need 24, the detail view
+        168. ``history``: also the detectors' week of hour sums, added up by Redis (``History``).
         """
         if not creator_ids:
             return []
@@ -148,7 +162,11 @@ class Tables:
             *(minute_hash("", h) for h in minute_hours),
         ]
         head: list[Any] = [now_ms, now_ms - DAY_MS, now_ms - 7 * DAY_MS, horizon]
-        head += [",".join(suffixes), followers_zset("")]
+        spec = ""
+        if history:
+            before, usual = history_hours(now_ms), history_hours(now_ms, USUAL_HOURS)
+            spec = f"{before.start},{before.stop},{usual.start},{usual.stop}"
+        head += [",".join(suffixes), followers_zset(""), spec]
         calls = [
             [*head, *(self._keys.creator(c) for c in creator_ids[i : i + SCRIPT_CHUNK])]
             for i in range(0, len(creator_ids), SCRIPT_CHUNK)
@@ -158,11 +176,12 @@ class Tables:
         states = []
         for cid, reply in zip(creator_ids, replies, strict=True):
             hours_merged: dict[str, int] = {}
-            for part in reply[5 : 5 + n_days]:
+            for part in reply[6 : 6 + n_days]:
                 _int_pairs(part, hours_merged)
             minutes: dict[str, int] = {}
-            for part in reply[5 + n_days :]:
+            for part in reply[6 + n_days :]:
                 _int_pairs(part, minutes)
+            sums = reply[4]
             states.append(
                 CreatorState(
                     creator_id=cid,
@@ -170,9 +189,17 @@ class Tables:
                     newest=_snapshot(reply[1]),
                     at_24h=_snapshot(reply[2]),
                     at_7d=_snapshot(reply[3]),
-                    posts={p: _post(v) for p, v in _pairs(reply[4]).items()},
+                    posts={p: _post(v) for p, v in _pairs(reply[5]).items()},
                     hours=hours_merged,
                     minutes=minutes,
+                    history=History(
+                        negative=sums[0],
+                        comments=sums[1],
+                        interactions=sums[2],
+                        first_hour=None if sums[3] < 0 else sums[3],
+                    )
+                    if sums
+                    else None,
                 )
             )
         return states

@@ -61,6 +61,19 @@ def window_sum(buckets: Mapping[str, int], metric: str, indices: range) -> int:
     return sum(get(f"{metric}:{i}", 0) for i in indices)
 
 
+def history_hours(now_ms: int, hours: int = 24) -> range:
+    """Whole hour buckets that end before the last hour's minute window begins.
+
+    A detector judging a past step must not read the hour bucket holding ``now``: in a replay
+    it already holds events from after ``now``.
+    """
+    current = now_ms // HOUR_MS
+    return range(current - hours - 1, current - 1)
+
+
+USUAL_HOURS = 166  # the detectors' "usual hour": up to 7 days before the last hour
+
+
 def in_window(t_ms: int, now_ms: int, length_ms: int) -> bool:
     """Exact membership in (now - length, now] for things kept with their own timestamps."""
     return now_ms - length_ms < t_ms <= now_ms
