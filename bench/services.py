@@ -26,15 +26,53 @@ KAFKA = os.environ.get("BENCH_KAFKA", "127.0.0.1:9092")
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
 
 
-class PrivateRedis:
-    """A throw-away redis-server, so command counts and CPU are the worker's alone.
+class RedisServer:
+    """A redis-server of one's own on 127.0.0.1 and a free port; it may be stopped and restarted.
+
+    The benchmark and the fault tests both need one; ``args`` say how it keeps (or drops) data.
+    """
+
+    def __init__(self, binary: str, args: Sequence[str]) -> None:
+        self.binary = binary
+        self.args = list(args)
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        """Start it and wait until it accepts connections."""
+        self.proc = subprocess.Popen(
+            [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), *self.args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server on port {self.port} did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()  # SIGTERM: redis writes its append-only file, if any, and exits
+            self.proc.wait(20)
+
+
+class PrivateRedis(RedisServer):
+    """A throw-away redis-server, started at once, so command counts and CPU are the worker's alone.
 
     The shared Redis on 6379 also serves other people's tests; its INFO counters would mix them in.
     """
@@ -43,28 +81,15 @@ class PrivateRedis:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server not found: pass --redis URL to use a running one")
-        self.port = _free_port()
         self._dir = tempfile.mkdtemp(prefix="bench-redis-")
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self._dir, "--protected-mode", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("private redis-server did not start")
+        super().__init__(
+            binary,
+            ["--save", "", "--appendonly", "no", "--dir", self._dir, "--protected-mode", "no"],
+        )
+        self.start()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
+        super().stop()
         shutil.rmtree(self._dir, ignore_errors=True)
 
 

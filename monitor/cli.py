@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
+from monitor import cli_args
 from monitor.logs import configure_logging, get_logger
 from monitor.metrics import DEFAULT_SORT, SORTABLE_METRICS, TIERS
 from monitor.settings import Settings, SettingsError, load_settings, public_view
@@ -112,13 +113,6 @@ def _cmd_creators(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _limit(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 500:
-        raise argparse.ArgumentTypeError("must be between 1 and 500")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="monitor", description=__doc__)
     parser.add_argument("--config", help="TOML settings file (MONITOR_* variables override it)")
@@ -135,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     creators.add_argument("--tier", choices=TIERS)
     creators.add_argument("--community")
     creators.add_argument("--sort", choices=SORTABLE_METRICS, default=DEFAULT_SORT)
-    creators.add_argument("--limit", type=_limit, default=20)
+    creators.add_argument("--limit", type=cli_args.int_between(1, 500), default=20)
     creators.add_argument("--json", action="store_true", help="print the web API's objects")
     from monitor import dev, feed_cli, notify_cli, rules_cli, web_cli
 

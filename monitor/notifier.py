@@ -461,7 +461,9 @@ class Notifier:
                 return None
             dest.next_post_at = self._clock() + self._opts.min_interval_s
             verdict = judge(await self._poster.post(webhook, body))
-            verdict = dataclasses.replace(verdict, reason=redact(verdict.reason, self._secrets()))
+            verdict = dataclasses.replace(
+                verdict, reason=redact(verdict.reason, _webhooks(self._rules, self._settings))
+            )
             if verdict.kind in ("delivered", "permanent"):
                 return verdict
             remaining = deadline - self._clock()
@@ -486,11 +488,6 @@ class Notifier:
                 retry_in_s=round(dest.next_post_at - self._clock(), 2),
             )
             attempt += 1
-
-    def _secrets(self) -> list[Secret]:
-        hooks = [r.slack_webhook for r in self._rules.rules.values() if r.slack_webhook]
-        default = self._settings.slack_webhook
-        return [*hooks, default] if default is not None else hooks
 
     # --- Redis and the dead-letter topic ---------------------------------------------------------
     async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
@@ -555,6 +552,12 @@ class Notifier:
         log.error("alerts dead-lettered", code=code, reason=reason, records=len(records))
         with contextlib.suppress(RedisError, OSError):  # a count for the web view, best effort
             await self._redis.hincrby(self._keys.deadletter_counts, code, len(records))
+
+
+def _webhooks(rules: LiveRules, settings: Settings) -> list[Secret]:
+    """Every webhook URL in use: what ``redact`` must hide in any text that came from outside."""
+    hooks = [r.slack_webhook for r in rules.rules.values() if r.slack_webhook]
+    return [*hooks, settings.slack_webhook] if settings.slack_webhook is not None else hooks
 
 
 def _rule_accepts(rule: BrandRule, alert: Alert) -> bool:
@@ -623,9 +626,7 @@ async def run_notifier(
         ).run(stop)
     except Exception as exc:
         # Whatever broke, its text may quote a webhook URL: redact before it reaches a log.
-        hooks = [r.slack_webhook for r in rules.rules.values() if r.slack_webhook]
-        hooks += [settings.slack_webhook] if settings.slack_webhook else []
-        detail = redact("".join(traceback.format_exception(exc)), hooks)
+        detail = redact("".join(traceback.format_exception(exc)), _webhooks(rules, settings))
         log.error("notifier failed; undelivered alerts stay uncommitted", error=detail)
         raise NotifierError(type(exc).__name__) from None
     finally:

@@ -4,28 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from monitor import alerts_tail
+from monitor import alerts_tail, cli_args
 from monitor.notifier import NotifierOptions, main_notify
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value >= 0:  # also refuses NaN
-        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def add_notify_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,11 +20,15 @@ def add_notify_arguments(parser: argparse.ArgumentParser) -> None:
     )
     for flag, default, text in flags:
         parser.add_argument(
-            flag, type=_seconds, default=default, metavar="S", help=f"{text} (default {default:g})"
+            flag,
+            type=cli_args.non_negative_float,
+            default=default,
+            metavar="S",
+            help=f"{text} (default {default:g})",
         )
     parser.add_argument(
         "--max-group",
-        type=_positive_int,
+        type=cli_args.positive_int,
         default=d.max_group,
         metavar="N",
         help=f"most alerts in one message (default {d.max_group})",

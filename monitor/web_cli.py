@@ -9,6 +9,7 @@ import signal
 
 from aiohttp import web
 
+from monitor import cli_args
 from monitor.clients import make_redis
 from monitor.logs import get_logger
 from monitor.settings import Settings, replace
@@ -18,34 +19,6 @@ log = get_logger(__name__)
 
 # Live alert streams end by themselves within a couple of seconds of shutdown starting.
 _SHUTDOWN_TIMEOUT_S = 5.0
-
-
-def _int_between(text: str, low: int, high: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-    if not low <= value <= high:
-        raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
-    return value
-
-
-def _port(text: str) -> int:
-    return _int_between(text, 1, 65535)
-
-
-def _count(text: str) -> int:
-    return _int_between(text, 1, 100_000)
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be greater than 0")
-    return value
 
 
 def auth_banner(settings: Settings) -> str:
@@ -120,17 +93,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     web_cmd = sub.add_parser(
         "web", help="serve the JSON API, the live alert stream and the analysts' dashboard"
     )
-    web_cmd.add_argument("--port", type=_port, help="port (overrides MONITOR_WEB_PORT, 8080)")
+    web_cmd.add_argument(
+        "--port", type=cli_args.port, help="port (overrides MONITOR_WEB_PORT, 8080)"
+    )
     web_cmd.add_argument("--host", help="address to listen on (MONITOR_WEB_HOST, 127.0.0.1)")
     web_cmd.add_argument(
         "--keepalive-s",
-        type=_positive,
+        type=cli_args.positive_float,
         default=DEFAULT_KEEPALIVE_S,
         help="seconds of quiet before the alert stream sends a keep-alive comment (15)",
     )
     web_cmd.add_argument(
         "--max-stream-clients",
-        type=_count,
+        type=cli_args.int_between(1, 100_000),
         default=DEFAULT_MAX_STREAM_CLIENTS,
         help="live alert-stream clients per process; more get 503 (200)",
     )

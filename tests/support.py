@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
 
+from bench.services import RedisServer
+from bench.services import free_port as free_port  # re-exported for the tests
 from monitor.keys import Keys
 from monitor.metrics import SORTABLE_METRICS
 from monitor.settings import Settings
@@ -47,60 +46,13 @@ async def table_state(redis: aioredis.Redis, settings: Settings) -> dict[str, An
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class OwnRedis:
+class OwnRedis(RedisServer):
     """A redis-server of the test's own, with an append-only file so a stop keeps the data."""
 
     def __init__(self, workdir: Path, *, extra: list[str] | None = None) -> None:
-        self.port = free_port()
-        self.dir = workdir
-        self.extra = extra or []
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--dir",
-                str(self.dir),
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-                *self.extra,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis on {self.port} did not start")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)  # redis saves the AOF on SIGTERM
-            self.proc.wait(20)
+        durable = ["--dir", str(workdir), "--appendonly", "yes", "--appendfsync", "always"]
+        super().__init__(binary, [*durable, "--save", "", *(extra or [])])
 
 
 class OwnKafka:
