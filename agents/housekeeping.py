@@ -1,4 +1,4 @@
-"""Background work of a worker: follow brand rules, refresh leaderboards as the watermark moves."""
+"""Background work of a worker: follow brand rules; the leader keeps the leaderboards current."""
 
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ from redis.exceptions import RedisError
 from monitor.app import Runtime
 from monitor.clients import RedisMapping
 from monitor.logs import get_logger
+from monitor.refresher import Refresher
 from monitor.rules import BrandRule, rule_public_dict
 from monitor.rules_feed import follow_rules
 from schemas.codec import dumps
 
 log = get_logger(__name__)
-
-REFRESH_CHUNK = 500
 
 
 def register(rt: Runtime) -> None:
@@ -47,26 +46,14 @@ def register(rt: Runtime) -> None:
     tasks: set[asyncio.Future[None]] = set()
     rt.rules.on_change(mirror)
 
+    refresher = Refresher(rt.tables)
+
     async def refresh_leaderboards() -> None:
         # An exception escaping a faust timer stops the worker: Redis being away is not a reason.
+        # One worker (the leader) refreshes for the group: the due set is shared.
         try:
-            await _refresh_leaderboards()
+            await refresher.run_once()
         except (RedisError, OSError) as exc:
             log.warning("leaderboard refresh skipped: redis unavailable", error=type(exc).__name__)
 
-    async def _refresh_leaderboards() -> None:
-        # Windows slide with the watermark even for creators that were quiet, so every creator's
-        # entry is recomputed whenever the watermark has moved since the last full pass.
-        # Progress is read before the pass: events applied during it make the next tick run again,
-        # so a pass racing a batch can never leave a stale entry behind for good.
-        progress = await rt.tables.progress()
-        if progress.startswith("0:") or progress == await rt.tables.refreshed_progress():
-            return
-        wm = int(progress.partition(":")[0])
-        ids = await rt.tables.all_creator_ids()
-        for i in range(0, len(ids), REFRESH_CHUNK):
-            await rt.tables.refresh(ids[i : i + REFRESH_CHUNK], wm)
-        await rt.tables.mark_refreshed(progress)
-        log.debug("leaderboards refreshed", creators=len(ids), watermark_ms=wm)
-
-    rt.app.timer(interval=rt.settings.leaderboard_refresh_s)(refresh_leaderboards)
+    rt.app.timer(interval=rt.settings.leaderboard_refresh_s, on_leader=True)(refresh_leaderboards)

@@ -122,11 +122,10 @@ async def redis_components(
         apply_s = time.perf_counter() - t
         after = await redis_counters(redis)
         creators = [r.creators for r in results]
-        wm = results[-1].watermark_ms
         n_creators = sum(map(len, creators))
         t = time.perf_counter()
         for batch in creators:
-            await tables.refresh(batch, wm)
+            await tables.refresh(batch)
         refresh_s = time.perf_counter() - t
         after_refresh = await redis_counters(redis)
     finally:

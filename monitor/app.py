@@ -79,7 +79,6 @@ def build_runtime(settings: Settings) -> Runtime:
     pipeline = IngestPipeline(
         settings=settings,
         store=store,
-        tables=tables,
         sender=FaustSender(app),
         matcher=lambda: rules.matcher,
         sentiment=compound_scaled,

@@ -137,6 +137,8 @@ class Detector:
         first = int(first_raw) if first_raw else closed
         started = time.perf_counter()
         minutes = await self._brand_pass(closed, first)
+        if minutes:  # a mention spike must not wait for the creator steps judged next
+            sent += await self.flush_outbox()
         steps = await self._creator_pass(closed, first)
         sent += await self.flush_outbox()
         if minutes or steps:

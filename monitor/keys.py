@@ -19,6 +19,8 @@ DAY_MS: Final = 86_400_000
 MINUTE_KEEP_MS: Final = 6 * HOUR_MS
 MINUTE_TTL_S: Final = 8 * 3600
 # Creator detectors judge closed steps of this size; the Lua script marks creators per step.
+# Due scores of changed creators: version - 2**50, below every watermark, oldest change first.
+DUE_CHANGED: Final = -(2**50)
 DETECT_STEP_MS: Final = 5 * MINUTE_MS
 # Slack on top of retention for hour buckets, dedup sets and post snapshots (wall-clock TTLs).
 TTL_SLACK_S: Final = 24 * 3600
@@ -64,6 +66,20 @@ class Keys:
     def refreshed(self) -> str:
         """Hash with the watermark the leaderboards were last fully refreshed at."""
         return f"{self.prefix}lb:refreshed"
+
+    @property
+    def due(self) -> str:
+        """Sorted set creator -> when its metric document is due (monitor/lua/leaderboard.lua).
+
+        Scores below zero: its state changed (``DUE_CHANGED + version``, oldest first); otherwise
+        the watermark at which a window edge passes its data.
+        """
+        return f"{self.prefix}lb:due"
+
+    @property
+    def version(self) -> str:
+        """Counter bumped by every batch that changed state: orders the writers of documents."""
+        return f"{self.prefix}lb:ver"
 
     @property
     def rules(self) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from monitor.keys import DAY_MS, HOUR_MS
+from monitor.keys import DAY_MS, HOUR_MS, MINUTE_MS
 from monitor.sentiment import SCALE
 from monitor.windows import (
     USUAL_HOURS,
@@ -101,6 +101,9 @@ class CreatorState:
     newest: tuple[int, int] | None = None  # (observed_ms, followers)
     at_24h: tuple[int, int] | None = None  # newest snapshot at or before now - 24 h
     at_7d: tuple[int, int] | None = None
+    # times of the oldest snapshots after now - 24 h and now - 7 d: when they age into at_24h/at_7d
+    after_24h: int | None = None
+    after_7d: int | None = None
     posts: Mapping[str, PostState] = field(default_factory=dict)
     hours: Mapping[str, int] = field(default_factory=dict)
     minutes: Mapping[str, int] = field(default_factory=dict)
@@ -195,6 +198,46 @@ def creator_metrics(state: CreatorState, now_ms: int, bands: TierBands) -> dict[
         "late": int(meta.get("late", 0)),
         "as_of_ms": now_ms,
     }
+
+
+def _oldest_bucket(buckets: Mapping[str, int], window: range) -> int | None:
+    lo, hi = window.start, window.stop
+    oldest = None
+    for name in buckets:
+        idx = int(name.rpartition(":")[2])
+        if lo <= idx < hi and (oldest is None or idx < oldest):
+            oldest = idx
+    return oldest
+
+
+def next_change_ms(state: CreatorState, now_ms: int, retention_ms: int) -> int | None:
+    """The first watermark after ``now`` at which this creator's metrics differ with no new event.
+
+    Windows slide with the watermark: a bucket, post or snapshot leaves one (or a snapshot ages
+    into the 24 h / 7 d reference) at a time known in advance. Leaderboards re-compute a creator
+    only then (or when its state changes) instead of every creator whenever the watermark moves.
+    None: nothing in the state will ever change the metrics by itself.
+    """
+    times: list[int] = []
+    minute = _oldest_bucket(state.minutes, minute_window(now_ms, 60))
+    if minute is not None:
+        times.append((minute + 60) * MINUTE_MS)
+    hour = _oldest_bucket(state.hours, hour_window(now_ms, 24))
+    if hour is not None:
+        times.append((hour + 24) * HOUR_MS)
+    for post in state.posts.values():
+        for length in (DAY_MS, 7 * DAY_MS):
+            if in_window(post.created_ms, now_ms, length):
+                times.append(post.created_ms + length)
+    if state.after_24h is not None:
+        times.append(state.after_24h + DAY_MS)
+    if state.after_7d is not None:
+        times.append(state.after_7d + 7 * DAY_MS)
+    for snap in (state.newest, state.at_24h, state.at_7d):
+        if snap is not None:  # falls below the retention horizon
+            times.append(snap[0] + retention_ms + 1)
+    later = [t for t in times if t > now_ms]
+    return min(later) if later else None
 
 
 def hourly_series(hours: Mapping[str, int], now_ms: int, count: int) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""One batch through the monitor: plan (pure) → dead letters and re-keys out → Redis → leaderboards.
+"""One batch through the monitor: plan (pure) → dead letters and re-keys out → Redis.
 
 Agents call ``IngestPipeline.process``; it never raises for bad input, and a failure of our own code
 turns the batch into dead letters rather than silently acking it away.
@@ -19,7 +19,6 @@ from monitor.ingest import BatchPlan, MentionMatcher, RawRecord, plan_batch
 from monitor.logs import get_logger
 from monitor.settings import Settings
 from monitor.store import BatchResult, TableStore
-from monitor.tables import Tables
 from monitor.topics import DEADLETTER
 from schemas.events import Rejection, format_time_ms
 from schemas.records import DeadLetter
@@ -56,14 +55,12 @@ class IngestPipeline:
         *,
         settings: Settings,
         store: TableStore,
-        tables: Tables,
         sender: Sender,
         matcher: Callable[[], MentionMatcher],
         sentiment: Callable[[str], int],
     ) -> None:
         self._settings = settings
         self._store = store
-        self._tables = tables
         self._sender = sender
         self._matcher = matcher
         self._sentiment = sentiment
@@ -110,11 +107,7 @@ class IngestPipeline:
         await emitted
         self._watermark = result.watermark_ms
         self._count(records, plan, result)
-        try:
-            await self._tables.refresh(result.creators, result.watermark_ms, changed=True)
-        except (RedisError, OSError):
-            # Only leaderboard entries; the periodic full refresh repairs them.
-            log.warning("leaderboard refresh failed; the next full pass repairs it")
+        # The batch script marked its creators' documents due; the refresher recomputes them.
         log.debug(
             "batch",
             records=len(records),

@@ -61,12 +61,12 @@ class Settings:
     retention_s: int = 8 * 24 * 3600
     future_tolerance_s: int = 24 * 3600
     batch_max: int = 2000
-    batch_within_s: float = 0.25
+    batch_within_s: float = 0.1
     redis_timeout_s: float = 5.0
     redis_retry_max_s: float = 30.0
-    leaderboard_refresh_s: float = 2.0
+    leaderboard_refresh_s: float = 0.5
     partition_idle_s: float = 10.0
-    detect_interval_s: float = 0.5
+    detect_interval_s: float = 0.1
 
     tier_micro_min: int = 1_000
     tier_macro_min: int = 100_000

@@ -16,6 +16,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from monitor.ingest import BatchPlan
 from monitor.keys import (
     DETECT_STEP_MS,
+    DUE_CHANGED,
     EVIDENCE_KEEP,
     MINUTE_KEEP_MS,
     MINUTE_TTL_S,
@@ -86,6 +87,7 @@ class TableStore:
             "post_ttl_s": retention_s + TTL_SLACK_S,
             "evidence_keep": EVIDENCE_KEEP,
             "step_ms": DETECT_STEP_MS,
+            "due_changed": DUE_CHANGED,
         }
 
     async def watermark(self) -> int:

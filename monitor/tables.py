@@ -8,6 +8,7 @@ sets and the metric documents written alongside them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final
 
@@ -33,6 +34,7 @@ from monitor.metrics import (
     activity_metrics,
     creator_metrics,
     hourly_series,
+    next_change_ms,
 )
 from monitor.settings import Settings
 from monitor.windows import (
@@ -77,6 +79,11 @@ def _snapshot(raw: list[Any]) -> tuple[int, int] | None:
     member = raw[0][0] if isinstance(raw[0], (list, tuple)) else raw[0]
     t, _, f = str(member).partition(":")
     return int(t), int(f)
+
+
+def _snapshot_time(raw: list[Any]) -> int | None:
+    snap = _snapshot(raw)
+    return None if snap is None else snap[0]
 
 
 def _ints(raw: dict[str, str]) -> dict[str, int]:
@@ -176,12 +183,12 @@ class Tables:
         states = []
         for cid, reply in zip(creator_ids, replies, strict=True):
             hours_merged: dict[str, int] = {}
-            for part in reply[6 : 6 + n_days]:
+            for part in reply[8 : 8 + n_days]:
                 _int_pairs(part, hours_merged)
             minutes: dict[str, int] = {}
-            for part in reply[6 + n_days :]:
+            for part in reply[8 + n_days :]:
                 _int_pairs(part, minutes)
-            sums = reply[4]
+            sums = reply[6]
             states.append(
                 CreatorState(
                     creator_id=cid,
@@ -189,7 +196,9 @@ class Tables:
                     newest=_snapshot(reply[1]),
                     at_24h=_snapshot(reply[2]),
                     at_7d=_snapshot(reply[3]),
-                    posts={p: _post(v) for p, v in _pairs(reply[5]).items()},
+                    after_24h=_snapshot_time(reply[4]),
+                    after_7d=_snapshot_time(reply[5]),
+                    posts={p: _post(v) for p, v in _pairs(reply[7]).items()},
                     hours=hours_merged,
                     minutes=minutes,
                     history=History(
@@ -247,8 +256,20 @@ class Tables:
         ids: list[str] = await self._redis.zrevrange(board, 0, limit - 1)  # type: ignore[assignment]  # decode_responses=True
         if not ids:
             return []
-        docs = await self._redis.mget([self._keys.creator_doc(i) for i in ids])
-        return [loads(d) for d in docs if d is not None]
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.mget([self._keys.creator_doc(i) for i in ids])
+        pipe.hget(self._keys.refreshed, "progress")
+        docs, progress = await pipe.execute()
+        # A document is recomputed only when it can change (its creator's data, or a window edge
+        # passing it), so each one holds at least up to the last complete refresh.
+        valid = int(str(progress or "0").partition(":")[0])
+        out = []
+        for raw in docs:
+            if raw is not None:
+                doc = loads(raw)
+                doc["as_of_ms"] = max(doc["as_of_ms"], valid)
+                out.append(doc)
+        return out
 
     async def all_creator_ids(self) -> list[str]:
         ids: list[str] = await self._redis.zrange(self._keys.creators, 0, -1)  # type: ignore[assignment]  # decode_responses=True
@@ -297,47 +318,75 @@ class Tables:
         return doc
 
     # --- leaderboards ------------------------------------------------------------------------
-    async def refresh(
-        self, creator_ids: Sequence[str], now_ms: int | None = None, *, changed: bool = False
-    ) -> int:
-        """Recompute metric docs and leaderboard entries for these creators.
+    async def _version(self) -> tuple[str, int, int]:
+        """Progress, watermark and state version, read atomically (before any state is read)."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.get(self._keys.watermark)
+        pipe.hmget(self._keys.stats, ["applied", "late"])
+        pipe.get(self._keys.version)
+        wm, (applied, late), version = await pipe.execute()
+        return f"{wm or 0}:{applied or 0}:{late or 0}", int(wm or 0), int(version or 0)
 
-        ``changed``: their state just changed (the ingest pipeline), so always write. Otherwise
-        (the periodic pass) a creator whose document was computed at a newer watermark is left
-        alone: it is fresher than this pass could make it (see monitor/lua/leaderboard.lua).
-        Reads go through one script per chunk of creators; writes through another that only
-        touches the boards whose value changed.
+    async def refresh(self, creator_ids: Sequence[str]) -> int:
+        """Recompute these creators' metric documents and leaderboard entries now."""
+        _, now, version = await self._version()
+        await self._write_docs(creator_ids, now, version, None)
+        return len(creator_ids)
+
+    async def refresh_due(self, limit: int = 4 * SCRIPT_CHUNK) -> RefreshRound:
+        """One round over the creators whose documents are due at the watermark, oldest first.
+
+        Due: the creator's state changed (the batch script marks it), or a window edge passed its
+        data (``next_change_ms``). Quiet creators cost nothing until then, however often the
+        watermark moves.
+        """
+        progress, now, version = await self._version()
+        raw: list[tuple[str, float]] = await self._redis.zrangebyscore(
+            self._keys.due, "-inf", now, start=0, num=limit, withscores=True
+        )  # type: ignore[assignment]  # decode_responses=True
+        ids = [cid for cid, _ in raw]
+        await self._write_docs(ids, now, version, [repr(score) for _, score in raw])
+        return RefreshRound(progress=progress, creators=len(ids), complete=len(ids) < limit)
+
+    async def _write_docs(
+        self, creator_ids: Sequence[str], now: int, version: int, due: list[str] | None
+    ) -> None:
+        """Compute documents at ``now`` and hand them to leaderboard.lua with their next change.
+
+        ``due``: the due scores as read, so the script moves an entry on only if no batch has
+        touched the creator since.
         """
         if not creator_ids:
-            return 0
-        now = await self.watermark() if now_ms is None else now_ms
+            return
         states = await self.creator_states(creator_ids, now, hours=24)
         keys = self._keys
-        head = [keys.leaderboard(""), ",".join(SORTABLE_METRICS), now, "1" if changed else "0"]
+        head = [keys.leaderboard(""), ",".join(SORTABLE_METRICS), now, version, keys.due]
         calls: list[list[Any]] = []
         args: list[Any] = []
-        for state in states:
-            if not state.known or (not changed and int(state.meta.get("lbnow") or -1) > now):
-                continue
-            doc = creator_metrics(state, now, self.bands)
-            cid = doc["creator_id"]
-            args += [
-                cid,
-                keys.creator_meta(cid),
-                keys.creator_doc(cid),
-                dumps(doc),
-                doc["tier"] or "",
-                doc["community"] or "",
-                _SEP.join(_board_value(doc[m]) for m in SORTABLE_METRICS),
-            ]
-            if len(args) >= 7 * SCRIPT_CHUNK:
+        for n, state in enumerate(states):
+            cid = state.creator_id
+            if state.known:
+                doc = creator_metrics(state, now, self.bands)
+                nxt = next_change_ms(state, now, self._retention_ms)
+                args += [
+                    cid,
+                    keys.creator_meta(cid),
+                    keys.creator_doc(cid),
+                    dumps(doc),
+                    doc["tier"] or "",
+                    doc["community"] or "",
+                    _SEP.join(_board_value(doc[m]) for m in SORTABLE_METRICS),
+                ]
+            else:  # nothing stored (expired): no document, and never due again by itself
+                nxt = None
+                args += [cid, keys.creator_meta(cid), "", "", "", "", ""]
+            args += [_NO_VALUE if due is None else due[n], _NO_VALUE if nxt is None else nxt]
+            if len(args) >= 9 * SCRIPT_CHUNK:
                 calls.append([*head, *args])
                 args = []
         if args:
             calls.append([*head, *args])
-        if calls:
-            await self._run_script(self._leaderboard_lua, calls)
-        return len(states)
+        await self._run_script(self._leaderboard_lua, calls)
 
     def _queue_leaderboard(self, pipe: Any, doc: dict[str, Any], meta: Any) -> None:
         keys, cid = self._keys, doc["creator_id"]
@@ -360,26 +409,29 @@ class Tables:
                     pipe.zrem(board, cid)
                 else:
                     pipe.zadd(board, {cid: value})
-        # lbv "" makes the next scripted refresh rewrite every board, and lbnow -1 lets the
-        # next periodic pass write (see leaderboard.lua)
+        # lbv "" makes the next scripted refresh rewrite every board, and lbver -1 lets any
+        # refresh write (see leaderboard.lua)
         pipe.hset(
             keys.creator_meta(cid),
-            mapping={"lbtier": tier or "", "lbg": community or "", "lbv": "", "lbnow": "-1"},
+            mapping={"lbtier": tier or "", "lbg": community or "", "lbv": "", "lbver": "-1"},
         )
 
     async def progress(self) -> str:
         """Watermark and applied-event count: the tables change only when this does."""
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.get(self._keys.watermark)
-        pipe.hmget(self._keys.stats, ["applied", "late"])
-        wm, (applied, late) = await pipe.execute()
-        return f"{wm or 0}:{applied or 0}:{late or 0}"
+        return (await self._version())[0]
 
     async def mark_refreshed(self, progress: str) -> None:
         await self._redis.hset(self._keys.refreshed, mapping={"progress": progress})
 
     async def refreshed_progress(self) -> str:
         return str(await self._redis.hget(self._keys.refreshed, "progress") or "")
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshRound:
+    progress: str  # as read before the round
+    creators: int
+    complete: bool  # nothing was left due at that progress
 
 
 def _post(raw: str) -> PostState:

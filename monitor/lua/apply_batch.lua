@@ -356,5 +356,12 @@ if late > 0 then redis.call('HINCRBY', P .. 'stats', 'late', late) end
 local tl, bl = {}, {}
 for cr in pairs(touched) do tl[#tl + 1] = cr end
 for b in pairs(touched_brands) do bl[#bl + 1] = b end
+-- the touched creators' metric documents are due (monitor/keys.py: due), newest version last
+if #tl > 0 then
+  local score = fmt(redis.call('INCR', P .. 'lb:ver') + req.due_changed)
+  local args = {}
+  for _, cr in ipairs(tl) do args[#args + 1] = score; args[#args + 1] = cr end
+  variadic('ZADD', P .. 'lb:due', nil, args)
+end
 return cjson.encode({wm = wm, applied = applied, duplicates = dups, late = late,
                      creators = tl, brands = bl})

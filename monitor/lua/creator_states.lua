@@ -8,7 +8,8 @@
 --   sums of neg and cm over [b_lo, b_hi), the sum of int over [u_lo, u_hi) and the first hour of
 --   that range holding an int field. Summed here so a week of hour buckets never crosses the wire.
 -- ARGV[8..] = creator key bases (monitor/keys.py).
--- Returns per creator: {meta, newest, at_24h, at_7d, history, hash 1, hash 2, ...}; hashes as flat
+-- Returns per creator: {meta, newest, at_24h, at_7d, after_24h, after_7d, history, hash 1, ...}:
+-- snapshots as 0 or 1 members (after_*: the oldest one newer than the bound), hashes as flat
 -- arrays, history as {neg, cm, int, first int hour or -1} (empty without ARGV[7]).
 
 local now, at24, at7, horizon = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -67,6 +68,8 @@ for i = 8, #ARGV do
     redis.call('ZREVRANGEBYSCORE', fs, now, horizon, 'LIMIT', 0, 1),
     redis.call('ZREVRANGEBYSCORE', fs, at24, horizon, 'LIMIT', 0, 1),
     redis.call('ZREVRANGEBYSCORE', fs, at7, horizon, 'LIMIT', 0, 1),
+    redis.call('ZRANGEBYSCORE', fs, '(' .. at24, '+inf', 'LIMIT', 0, 1),
+    redis.call('ZRANGEBYSCORE', fs, '(' .. at7, '+inf', 'LIMIT', 0, 1),
     history(base),
   }
   for _, s in ipairs(suffixes) do r[#r + 1] = redis.call('HGETALL', base .. s) end

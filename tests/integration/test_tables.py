@@ -1,16 +1,21 @@
-"""Tables' reads against Redis: what Redis sums for the detectors equals summing it ourselves."""
+"""Tables against Redis: the detectors' sums, and which creators a refresh recomputes."""
 
 from __future__ import annotations
 
 import random
 
+import orjson
 import pytest
 import redis.asyncio as aioredis
 
+from monitor.ingest import RawRecord, plan_batch
 from monitor.keys import DAY_MS, HOUR_MS, Keys, hour_hash
+from monitor.matching import BrandMatcher
 from monitor.settings import Settings
+from monitor.store import TableStore
 from monitor.tables import Tables
 from monitor.windows import USUAL_HOURS, history_hours, window_sum
+from schemas.events import format_time_ms
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +23,11 @@ pytestmark = pytest.mark.integration
 async def test_history_sums_equal_the_hour_buckets_summed_in_python(
     settings: Settings, redis: aioredis.Redis
 ) -> None:
-    keys, tables, rng = Keys(settings), Tables(redis, Keys(settings), settings), random.Random(5)
+    keys, tables, rng = (
+        Keys(settings.redis_prefix),
+        Tables(redis, Keys(settings.redis_prefix), settings),
+        random.Random(5),
+    )
     now = 20_000 * DAY_MS + 13 * HOUR_MS + 1234
     last_hour = now // HOUR_MS
     creators = [f"instagram:c{i}" for i in range(40)]
@@ -50,3 +59,74 @@ async def test_history_sums_equal_the_hour_buckets_summed_in_python(
         seen_any += bool(seen)
     assert seen_any > 30
     assert (await tables.creator_states(creators[:1], now))[0].history is None
+
+
+def _comment(creator: str, n: int, t_ms: int) -> RawRecord:
+    event = {
+        "event_id": f"{creator}-{n}",
+        "platform": "instagram",
+        "comment_id": f"{creator}-{n}",
+        "post_id": "p1",
+        "creator_id": creator,
+        "text": "love it",
+        "created_at": format_time_ms(t_ms),
+    }
+    return RawRecord(
+        topic="social.comments",
+        kind="comment",
+        partition=0,
+        offset=n,
+        key=creator.encode(),
+        value=orjson.dumps(event),
+    )
+
+
+async def _apply(store: TableStore, records: list[RawRecord]) -> None:
+    plan = plan_batch(
+        records,
+        watermark_ms=0,
+        wall_ms=T0 + DAY_MS,
+        future_tolerance_ms=DAY_MS,
+        matcher=BrandMatcher({}),
+        sentiment=lambda _: 500,
+    )
+    await store.apply(plan)
+
+
+T0 = 1_795_168_800_000  # 2026-11-20T10:00:00Z, an hour boundary
+
+
+async def test_only_creators_with_changes_or_passing_window_edges_are_recomputed(
+    settings: Settings, redis: aioredis.Redis
+) -> None:
+    keys = Keys(settings.redis_prefix)
+    tables, store = Tables(redis, keys, settings), TableStore(redis, keys, settings)
+    # c0 commented at T0, the others 20 minutes later
+    await _apply(
+        store, [_comment(f"instagram:c{i}", i, T0 + (i > 0) * 20 * 60_000) for i in range(30)]
+    )
+    first = await tables.refresh_due()
+    assert (first.creators, first.complete) == (30, True)
+    assert (await tables.refresh_due()).creators == 0  # nothing changed, the watermark stayed
+
+    # c1 comments again 50 minutes later: c1 changed, but no window edge passed anyone's data
+    await _apply(store, [_comment("instagram:c1", 100, T0 + 50 * 60_000)])
+    assert (await tables.refresh_due()).creators == 1
+    # 61 minutes after T0, c0's minute leaves the 1 h window: c0 alone is due, and its
+    # comments_1h drops to zero; c1 (changed: its third comment this hour) is recomputed with it
+    await _apply(store, [_comment("instagram:c1", 101, T0 + 61 * 60_000)])
+    again = await tables.refresh_due()
+    assert again.creators == 2
+    doc = await redis.get(keys.creator_doc("instagram:c0"))
+    assert doc is not None
+    assert orjson.loads(doc)["comments_1h"] == 0
+    assert (
+        orjson.loads(await redis.get(keys.creator_doc("instagram:c1")) or b"{}")["comments_1h"] == 3
+    )
+    # the documents equal a fresh computation at the watermark (c2's was computed earlier: as_of)
+    for cid in ("instagram:c0", "instagram:c1", "instagram:c2"):
+        stored = orjson.loads(await redis.get(keys.creator_doc(cid)) or b"{}")
+        fresh = await tables.creator(cid)
+        assert fresh is not None
+        assert stored == {**fresh, "as_of_ms": stored["as_of_ms"]}
+    assert stored["as_of_ms"] == T0 + 20 * 60_000
