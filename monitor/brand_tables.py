@@ -262,7 +262,7 @@ class BrandTables:
         exact: dict[str, int] = {}
         for i in range(0, len(candidates), _CANDIDATE_CHUNK):
             chunk = candidates[i : i + _CANDIDATE_CHUNK]
-            for state in await self._tables.creator_states(chunk, now):
+            for state in await self._tables.creator_states(chunk, now, summed=True):
                 exact[state.creator_id] = mentions_by_brand(state.hours, hours).get(brand, 0)
             ranked = sorted((n for n in exact.values() if n), reverse=True)
             rest = candidates[i + _CANDIDATE_CHUNK :]

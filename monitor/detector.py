@@ -312,7 +312,7 @@ class Detector:
         rules = self._rules()
         if ids:
             raw_states = await self._redis.hmget(states_key, ids)
-            states = await self._tables.creator_states(ids, now, hours=24, history=True)
+            states = await self._tables.creator_states(ids, now, history=True, summed=True)
             for state, raw in zip(states, raw_states, strict=True):
                 if not state.known or state.history is None:
                     continue

@@ -152,17 +152,21 @@ class Tables:
         *,
         hours: int = 7 * 24,
         history: bool = False,
+        summed: bool = False,
     ) -> list[CreatorState]:
         """Fetch what the metrics need for many creators in one round trip.
 
         ``hours`` of hour buckets (ending at now) are read: the metrics need 24, the detail view
         168. ``history``: also the detectors' week of hour sums, added up by Redis (``History``).
+        ``summed``: Redis sums the 24 h and 1 h windows' buckets (see creator_states.lua); the
+        state then gives the same metrics and ``next_change_ms`` at ``now_ms``, and nothing else.
         """
         if not creator_ids:
             return []
         horizon = now_ms - self._retention_ms
-        days = days_for_hours(hour_window(now_ms, hours))
-        minute_hours = hours_for_minutes(minute_window(now_ms, 60))
+        h24, m60 = hour_window(now_ms, 24), minute_window(now_ms, 60)
+        days = days_for_hours(h24 if summed else hour_window(now_ms, hours))
+        minute_hours = hours_for_minutes(m60)
         suffixes = [
             posts_hash(""),
             *(hour_hash("", d) for d in days),
@@ -173,13 +177,17 @@ class Tables:
         if history:
             before, usual = history_hours(now_ms), history_hours(now_ms, USUAL_HOURS)
             spec = f"{before.start},{before.stop},{usual.start},{usual.stop}"
-        head += [",".join(suffixes), followers_zset(""), spec]
+        windows = ""
+        if summed:
+            last_h, last_m = h24.stop - 1, m60.stop - 1
+            windows = f"{len(days)},{h24.start},{last_h},{len(minute_hours)},{m60.start},{last_m}"
+        head += [",".join(suffixes), followers_zset(""), spec, windows]
         calls = [
             [*head, *(self._keys.creator(c) for c in creator_ids[i : i + SCRIPT_CHUNK])]
             for i in range(0, len(creator_ids), SCRIPT_CHUNK)
         ]
         replies = [r for chunk in await self._run_script(self._states_lua, calls) for r in chunk]
-        n_days = len(days)
+        n_days = 1 if summed else len(days)
         states = []
         for cid, reply in zip(creator_ids, replies, strict=True):
             hours_merged: dict[str, int] = {}
@@ -294,7 +302,8 @@ class Tables:
         minutes = self._merge(replies[n_days : n_days + n_min])
         window = hour_window(now, 24)
         docs = [
-            creator_metrics(s, now, self.bands) for s in await self.creator_states(members, now)
+            creator_metrics(s, now, self.bands)
+            for s in await self.creator_states(members, now, summed=True)
         ]
         doc: dict[str, Any] = {"community": name, "creators": len(members)}
         for metric in ("followers", "growth_24h", "growth_7d"):
@@ -358,7 +367,7 @@ class Tables:
         """
         if not creator_ids:
             return
-        states = await self.creator_states(creator_ids, now, hours=24)
+        states = await self.creator_states(creator_ids, now, summed=True)
         keys = self._keys
         head = [keys.leaderboard(""), ",".join(SORTABLE_METRICS), now, version, keys.due]
         calls: list[list[Any]] = []

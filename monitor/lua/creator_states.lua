@@ -7,7 +7,11 @@
 -- ARGV[7] = '' or the detectors' history as hour indices "b_lo,b_hi,u_lo,u_hi" (half-open): the
 --   sums of neg and cm over [b_lo, b_hi), the sum of int over [u_lo, u_hi) and the first hour of
 --   that range holding an int field. Summed here so a week of hour buckets never crosses the wire.
--- ARGV[8..] = creator key bases (monitor/keys.py).
+-- ARGV[8] = '' or "n_h,h_lo,h_hi,n_m,m_lo,m_hi": the hashes after the posts are n_h hour hashes
+--   then n_m minute hashes; return each kind summed over its window [lo, hi] (bucket indices)
+--   as one field per metric at the window's oldest bucket holding data. Every window sum, and
+--   the oldest bucket, stay what the buckets give; a few fields cross the wire instead of hundreds.
+-- ARGV[9..] = creator key bases (monitor/keys.py).
 -- Returns per creator: {meta, newest, at_24h, at_7d, after_24h, after_7d, history, hash 1, ...}:
 -- snapshots as 0 or 1 members (after_*: the oldest one newer than the bound), hashes as flat
 -- arrays, history as {neg, cm, int, first int hour or -1} (empty without ARGV[7]).
@@ -59,8 +63,34 @@ local function history(base)
   return {neg, cm, int, first}
 end
 
+local win = {}
+for n in string.gmatch(ARGV[8], '[^,]+') do win[#win + 1] = tonumber(n) end
+
+-- in-window fields of several hashes summed per metric, keyed at the oldest index seen
+local function summed(base, from, count, lo, hi)
+  local sums, order, oldest = {}, {}, nil
+  for k = from, from + count - 1 do
+    local flat = redis.call('HGETALL', base .. suffixes[k])
+    for j = 1, #flat, 2 do
+      local metric, idx = string.match(flat[j], '^(.*):(%-?%d+)$')
+      idx = tonumber(idx)
+      if idx and idx >= lo and idx <= hi then
+        if not sums[metric] then sums[metric] = 0; order[#order + 1] = metric end
+        sums[metric] = sums[metric] + tonumber(flat[j + 1])
+        if not oldest or idx < oldest then oldest = idx end
+      end
+    end
+  end
+  local out = {}
+  for _, metric in ipairs(order) do
+    out[#out + 1] = string.format('%s:%d', metric, oldest)
+    out[#out + 1] = sums[metric]
+  end
+  return out
+end
+
 local out = {}
-for i = 8, #ARGV do
+for i = 9, #ARGV do
   local base = ARGV[i]
   local fs = base .. FS
   local r = {
@@ -72,7 +102,13 @@ for i = 8, #ARGV do
     redis.call('ZRANGEBYSCORE', fs, '(' .. at7, '+inf', 'LIMIT', 0, 1),
     history(base),
   }
-  for _, s in ipairs(suffixes) do r[#r + 1] = redis.call('HGETALL', base .. s) end
+  if #win == 6 then
+    r[#r + 1] = redis.call('HGETALL', base .. suffixes[1])
+    r[#r + 1] = summed(base, 2, win[1], win[2], win[3])
+    r[#r + 1] = summed(base, 2 + win[1], win[4], win[5], win[6])
+  else
+    for _, s in ipairs(suffixes) do r[#r + 1] = redis.call('HGETALL', base .. s) end
+  end
   out[#out + 1] = r
 end
 return out

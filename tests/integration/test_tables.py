@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from monitor.ingest import RawRecord, plan_batch
 from monitor.keys import DAY_MS, HOUR_MS, Keys, hour_hash
 from monitor.matching import BrandMatcher
+from monitor.metrics import creator_metrics, next_change_ms
 from monitor.settings import Settings
 from monitor.store import TableStore
 from monitor.tables import Tables
@@ -18,6 +19,8 @@ from monitor.windows import USUAL_HOURS, history_hours, window_sum
 from schemas.events import format_time_ms
 
 pytestmark = pytest.mark.integration
+
+RETENTION_MS = 8 * DAY_MS
 
 
 async def test_history_sums_equal_the_hour_buckets_summed_in_python(
@@ -130,3 +133,24 @@ async def test_only_creators_with_changes_or_passing_window_edges_are_recomputed
         assert fresh is not None
         assert stored == {**fresh, "as_of_ms": stored["as_of_ms"]}
     assert stored["as_of_ms"] == T0 + 20 * 60_000
+
+
+async def test_windows_summed_by_redis_give_the_same_metrics_and_next_change(
+    settings: Settings, redis: aioredis.Redis
+) -> None:
+    keys = Keys(settings.redis_prefix)
+    tables, store = Tables(redis, keys, settings), TableStore(redis, keys, settings)
+    rng = random.Random(9)
+    creators = [f"instagram:c{i}" for i in range(12)]
+    records = [
+        _comment(rng.choice(creators), n, T0 - rng.randint(0, 30 * HOUR_MS)) for n in range(600)
+    ]
+    await _apply(store, records)
+    now = await tables.watermark()
+    for at in (now, now - 90 * 60_000, now - 20 * HOUR_MS):
+        raw = await tables.creator_states(creators, at, hours=24)
+        summed = await tables.creator_states(creators, at, summed=True)
+        for a, b in zip(raw, summed, strict=True):
+            assert len(b.hours) < len(a.hours) or not a.hours
+            assert creator_metrics(b, at, tables.bands) == creator_metrics(a, at, tables.bands)
+            assert next_change_ms(b, at, RETENTION_MS) == next_change_ms(a, at, RETENTION_MS)

@@ -394,7 +394,8 @@ class SSEReader:
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
-            assert left > 0, "no event in time"
+            if left <= 0:  # a comment line can arrive just at the deadline
+                raise TimeoutError("no event in time")
             raw = await asyncio.wait_for(self.resp.content.readline(), left)
             assert raw, "stream ended"
             line = raw.decode().rstrip("\n")
