@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psutil
 from aiokafka import AIOKafkaProducer
 
 from monitor.clients import make_redis
@@ -66,7 +67,9 @@ async def run(events: list[tuple[str, dict[str, Any]]], garbage: bool) -> dict[s
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    proc = psutil.Process(worker.pid)
     redis = make_redis(settings)
+    cpu_first = 0.0
     try:
         first = None
         while True:
@@ -79,16 +82,19 @@ async def run(events: list[tuple[str, dict[str, Any]]], garbage: bool) -> dict[s
             )
             if first is None and done:
                 first = (time.monotonic(), done)
+                cpu_first = _cpu_s(proc)
             if done >= len(events) and dead >= bad:
                 break
             await asyncio.sleep(0.05)
         assert first is not None
         took = time.monotonic() - first[0]
+        cpu = _cpu_s(proc) - cpu_first
         return {
             "good_events": len(events),
             "garbage": bad,
             "dead_letters": dead,
             "good_events_per_s": round((len(events) - first[1]) / took, 1),
+            "worker_cpu_us_per_good_event": round(cpu / (len(events) - first[1]) * 1e6, 1),
         }
     finally:
         worker.terminate()
@@ -96,6 +102,11 @@ async def run(events: list[tuple[str, dict[str, Any]]], garbage: bool) -> dict[s
         async for key in redis.scan_iter(match=f"{ns}*", count=1000):
             await redis.delete(key)
         await redis.aclose()
+
+
+def _cpu_s(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    return float(t.user + t.system)
 
 
 async def main(n_events: int, pairs: int) -> None:
@@ -109,8 +120,13 @@ async def main(n_events: int, pairs: int) -> None:
         clean = await run(events, garbage=False)
         mixed = await run(events, garbage=True)
         ratio = round(mixed["good_events_per_s"] / clean["good_events_per_s"], 3)
-        print(f"clean {clean['good_events_per_s']:>9,.0f} ev/s   with garbage "
-              f"{mixed['good_events_per_s']:>9,.0f} ev/s   ratio {ratio}", flush=True)  # fmt: skip
+        c, m = clean, mixed
+        print(
+            f"clean {c['good_events_per_s']:>9,.0f} ev/s ({c['worker_cpu_us_per_good_event']} µs "
+            f"CPU/event)   with garbage {m['good_events_per_s']:>9,.0f} ev/s "
+            f"({m['worker_cpu_us_per_good_event']} µs)   ratio {ratio}",
+            flush=True,
+        )
         runs.append({"clean": clean, "with_10pct_garbage": mixed, "ratio": ratio})
     result = {
         "command": " ".join([".venv/bin/python", *sys.argv]),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import faust
 import redis.asyncio as aioredis
 
+from monitor.batch_sender import BatchSender
 from monitor.clients import make_redis
 from monitor.keys import Keys
 from monitor.pipeline import IngestPipeline, Outgoing
@@ -76,10 +78,17 @@ def build_runtime(settings: Settings) -> Runtime:
     store = TableStore(redis, keys, settings)
     rules = LiveRules()
     app = create_faust_app(settings)
+    # Dead letters and re-keys come in floods: they go out in batches, through their own producer.
+    sender = BatchSender(settings)
+
+    async def stop_sender(*_: Any, **__: Any) -> None:
+        await sender.stop()  # the consumer has stopped: no batch can need it any more
+
+    app.on_before_shutdown.connect(cast(Any, stop_sender))  # mode's handler type is too narrow
     pipeline = IngestPipeline(
         settings=settings,
         store=store,
-        sender=FaustSender(app),
+        sender=sender,
         matcher=lambda: rules.matcher,
         sentiment=compound_scaled,
     )

