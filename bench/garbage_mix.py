@@ -1,6 +1,6 @@
 """Good-event throughput of a real worker with and without 10 % garbage mixed into the input.
 
-Usage: .venv/bin/python bench/garbage_mix.py [--events N] [--pairs N]
+Usage: .venv/bin/python -m bench.garbage_mix [--events N] [--pairs N]
 Writes bench/results/garbage_mix.json. Each run has its own namespace; both runs feed the same
 good events (seeded), the second with one garbage record after every nine good ones.
 """
@@ -25,6 +25,7 @@ import orjson
 import psutil
 from aiokafka import AIOKafkaProducer
 
+from bench.services import delete_namespace
 from monitor.clients import make_redis
 from monitor.generate import Traffic, generate
 from monitor.settings import load_settings
@@ -99,8 +100,7 @@ async def run(events: list[tuple[str, dict[str, Any]]], garbage: bool) -> dict[s
     finally:
         worker.terminate()
         worker.wait(30)
-        async for key in redis.scan_iter(match=f"{ns}*", count=1000):
-            await redis.delete(key)
+        await delete_namespace(settings, redis)
         await redis.aclose()
 
 
@@ -129,7 +129,7 @@ async def main(n_events: int, pairs: int) -> None:
         )
         runs.append({"clean": clean, "with_10pct_garbage": mixed, "ratio": ratio})
     result = {
-        "command": " ".join([".venv/bin/python", *sys.argv]),
+        "command": " ".join([".venv/bin/python", "-m", "bench.garbage_mix", *sys.argv[1:]]),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "os_load_avg": os.getloadavg(),

@@ -16,7 +16,6 @@ import asyncio
 import os
 import platform
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ import orjson
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.services import free_port  # noqa: E402  # after the repo is on sys.path
 from monitor.clients import make_redis  # noqa: E402  # after the repo is on sys.path
 from monitor.keys import DAY_MS, HOUR_MS, Keys  # noqa: E402
 from monitor.metrics import (  # noqa: E402
@@ -107,13 +107,6 @@ async def load(redis: Any, tables: Tables, n: int, seed: int) -> float:
             tables._queue_leaderboard(pipe, doc, {})  # the worker's own writer and format
         await pipe.execute()
     return time.perf_counter() - started
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -6,7 +6,7 @@ order events arrived in, only on which events arrived.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -68,6 +68,40 @@ class PostState:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PostWindows:
+    """Posts created in the last 24 h and 7 d: how many, their interactions, the oldest one."""
+
+    count_24h: int = 0
+    interactions_24h: int = 0
+    oldest_24h: int | None = None  # created_ms
+    count_7d: int = 0
+    interactions_7d: int = 0
+    oldest_7d: int | None = None
+
+
+def post_windows(posts: Iterable[PostState], now_ms: int) -> PostWindows:
+    """What the metrics use of a creator's posts (Redis computes the same: creator_states.lua)."""
+    c24 = i24 = c7 = i7 = 0
+    o24: int | None = None
+    o7: int | None = None
+    for p in posts:
+        if in_window(p.created_ms, now_ms, 7 * DAY_MS):
+            c7, i7 = c7 + 1, i7 + p.interactions
+            o7 = p.created_ms if o7 is None else min(o7, p.created_ms)
+            if in_window(p.created_ms, now_ms, DAY_MS):
+                c24, i24 = c24 + 1, i24 + p.interactions
+                o24 = p.created_ms if o24 is None else min(o24, p.created_ms)
+    return PostWindows(
+        count_24h=c24,
+        interactions_24h=i24,
+        oldest_24h=o24,
+        count_7d=c7,
+        interactions_7d=i7,
+        oldest_7d=o7,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class History:
     """Hour-bucket sums the creator detectors weigh the last hour against (summed by Redis).
 
@@ -105,6 +139,8 @@ class CreatorState:
     after_24h: int | None = None
     after_7d: int | None = None
     posts: Mapping[str, PostState] = field(default_factory=dict)
+    # set instead of ``posts`` when Redis summed them at the read's ``now``
+    post_sums: PostWindows | None = None
     hours: Mapping[str, int] = field(default_factory=dict)
     minutes: Mapping[str, int] = field(default_factory=dict)
     history: History | None = None  # read only for the detectors
@@ -124,10 +160,14 @@ def _growth(
     return delta, pct
 
 
-def _engagement(posts: Sequence[PostState], followers: int | None) -> float | None:
-    if not posts or not followers:
+def _engagement(count: int, interactions: int, followers: int | None) -> float | None:
+    if not count or not followers:
         return None
-    return round(sum(p.interactions for p in posts) / followers / len(posts), 6)
+    return round(interactions / followers / count, 6)
+
+
+def _post_windows(state: CreatorState, now_ms: int) -> PostWindows:
+    return state.post_sums or post_windows(state.posts.values(), now_ms)
 
 
 def sentiment_stats(buckets: Mapping[str, int], indices: range) -> dict[str, Any]:
@@ -179,8 +219,7 @@ def creator_metrics(state: CreatorState, now_ms: int, bands: TierBands) -> dict[
     followers = state.newest[1] if state.newest is not None else None
     g24, g24p = _growth(state.newest, state.at_24h)
     g7, g7p = _growth(state.newest, state.at_7d)
-    posts_24h = [p for p in state.posts.values() if in_window(p.created_ms, now_ms, DAY_MS)]
-    posts_7d = [p for p in state.posts.values() if in_window(p.created_ms, now_ms, 7 * DAY_MS)]
+    pw = _post_windows(state, now_ms)
     return {
         "creator_id": state.creator_id,
         "platform": meta.get("platform"),
@@ -191,9 +230,9 @@ def creator_metrics(state: CreatorState, now_ms: int, bands: TierBands) -> dict[
         "growth_24h_pct": g24p,
         "growth_7d": g7,
         "growth_7d_pct": g7p,
-        "engagement_rate_24h": _engagement(posts_24h, followers),
-        "engagement_rate_7d": _engagement(posts_7d, followers),
-        "posts_24h": len(posts_24h),
+        "engagement_rate_24h": _engagement(pw.count_24h, pw.interactions_24h, followers),
+        "engagement_rate_7d": _engagement(pw.count_7d, pw.interactions_7d, followers),
+        "posts_24h": pw.count_24h,
         **activity_metrics(state.hours, state.minutes, now_ms),
         "late": int(meta.get("late", 0)),
         "as_of_ms": now_ms,
@@ -225,10 +264,11 @@ def next_change_ms(state: CreatorState, now_ms: int, retention_ms: int) -> int |
     hour = _oldest_bucket(state.hours, hour_window(now_ms, 24))
     if hour is not None:
         times.append((hour + 24) * HOUR_MS)
-    for post in state.posts.values():
-        for length in (DAY_MS, 7 * DAY_MS):
-            if in_window(post.created_ms, now_ms, length):
-                times.append(post.created_ms + length)
+    pw = _post_windows(state, now_ms)
+    if pw.oldest_24h is not None:
+        times.append(pw.oldest_24h + DAY_MS)
+    if pw.oldest_7d is not None:
+        times.append(pw.oldest_7d + 7 * DAY_MS)
     if state.after_24h is not None:
         times.append(state.after_24h + DAY_MS)
     if state.after_7d is not None:

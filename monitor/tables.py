@@ -30,6 +30,7 @@ from monitor.metrics import (
     CreatorState,
     History,
     PostState,
+    PostWindows,
     TierBands,
     activity_metrics,
     creator_metrics,
@@ -79,6 +80,18 @@ def _snapshot(raw: list[Any]) -> tuple[int, int] | None:
     member = raw[0][0] if isinstance(raw[0], (list, tuple)) else raw[0]
     t, _, f = str(member).partition(":")
     return int(t), int(f)
+
+
+def _post_sums(raw: list[int]) -> PostWindows:
+    c24, i24, o24, c7, i7, o7 = raw
+    return PostWindows(
+        count_24h=c24,
+        interactions_24h=i24,
+        oldest_24h=None if o24 < 0 else o24,
+        count_7d=c7,
+        interactions_7d=i7,
+        oldest_7d=None if o7 < 0 else o7,
+    )
 
 
 def _snapshot_time(raw: list[Any]) -> int | None:
@@ -158,8 +171,9 @@ class Tables:
 
         ``hours`` of hour buckets (ending at now) are read: the metrics need 24, the detail view
         168. ``history``: also the detectors' week of hour sums, added up by Redis (``History``).
-        ``summed``: Redis sums the 24 h and 1 h windows' buckets (see creator_states.lua); the
-        state then gives the same metrics and ``next_change_ms`` at ``now_ms``, and nothing else.
+        ``summed``: Redis sums the 24 h and 1 h windows' buckets and the posts (see
+        creator_states.lua); the state then gives the same metrics and ``next_change_ms`` at
+        ``now_ms``, and nothing else.
         """
         if not creator_ids:
             return []
@@ -206,7 +220,8 @@ class Tables:
                     at_7d=_snapshot(reply[3]),
                     after_24h=_snapshot_time(reply[4]),
                     after_7d=_snapshot_time(reply[5]),
-                    posts={p: _post(v) for p, v in _pairs(reply[7]).items()},
+                    posts={} if summed else {p: _post(v) for p, v in _pairs(reply[7]).items()},
+                    post_sums=_post_sums(reply[7]) if summed else None,
                     hours=hours_merged,
                     minutes=minutes,
                     history=History(

@@ -11,6 +11,8 @@
 --   then n_m minute hashes; return each kind summed over its window [lo, hi] (bucket indices)
 --   as one field per metric at the window's oldest bucket holding data. Every window sum, and
 --   the oldest bucket, stay what the buckets give; a few fields cross the wire instead of hundreds.
+--   The posts hash likewise becomes {count, interactions, oldest created (or -1)} for posts
+--   created in (now - 24 h, now], then the same for 7 d (monitor/metrics.py: post_windows).
 -- ARGV[9..] = creator key bases (monitor/keys.py).
 -- Returns per creator: {meta, newest, at_24h, at_7d, after_24h, after_7d, history, hash 1, ...}:
 -- snapshots as 0 or 1 members (after_*: the oldest one newer than the bound), hashes as flat
@@ -89,6 +91,25 @@ local function summed(base, from, count, lo, hi)
   return out
 end
 
+local now_n = tonumber(now)
+local function post_sums(base)
+  local flat = redis.call('HGETALL', base .. suffixes[1])
+  local c24, i24, o24, c7, i7, o7 = 0, 0, -1, 0, 0, -1
+  for j = 2, #flat, 2 do
+    local created, _, total = string.match(flat[j], '^(%-?%d+)|(%-?%d+)|(%-?%d+)$')
+    created, total = tonumber(created), tonumber(total)
+    if created and created <= now_n and created > now_n - 7 * DAY then
+      c7, i7 = c7 + 1, i7 + total
+      if o7 == -1 or created < o7 then o7 = created end
+      if created > now_n - DAY then
+        c24, i24 = c24 + 1, i24 + total
+        if o24 == -1 or created < o24 then o24 = created end
+      end
+    end
+  end
+  return {c24, i24, o24, c7, i7, o7}
+end
+
 local out = {}
 for i = 9, #ARGV do
   local base = ARGV[i]
@@ -103,7 +124,7 @@ for i = 9, #ARGV do
     history(base),
   }
   if #win == 6 then
-    r[#r + 1] = redis.call('HGETALL', base .. suffixes[1])
+    r[#r + 1] = post_sums(base)
     r[#r + 1] = summed(base, 2, win[1], win[2], win[3])
     r[#r + 1] = summed(base, 2 + win[1], win[4], win[5], win[6])
   else

@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 from monitor.ingest import RawRecord, plan_batch
 from monitor.keys import DAY_MS, HOUR_MS, Keys, hour_hash
 from monitor.matching import BrandMatcher
-from monitor.metrics import creator_metrics, next_change_ms
+from monitor.metrics import creator_metrics, next_change_ms, post_windows
 from monitor.settings import Settings
 from monitor.store import TableStore
 from monitor.tables import Tables
@@ -84,6 +84,29 @@ def _comment(creator: str, n: int, t_ms: int) -> RawRecord:
     )
 
 
+def _post(creator: str, n: int, created_ms: int, observed_ms: int, likes: int) -> RawRecord:
+    event = {
+        "event_id": f"{creator}-post-{n}",
+        "platform": "instagram",
+        "post_id": f"p{n}",
+        "creator_id": creator,
+        "created_at": format_time_ms(created_ms),
+        "observed_at": format_time_ms(observed_ms),
+        "likes": likes,
+        "comments": 3,
+        "shares": 1,
+        "followers": 5000 + n,
+    }
+    return RawRecord(
+        topic="social.posts",
+        kind="post",
+        partition=1,
+        offset=n,
+        key=creator.encode(),
+        value=orjson.dumps(event),
+    )
+
+
 async def _apply(store: TableStore, records: list[RawRecord]) -> None:
     plan = plan_batch(
         records,
@@ -145,12 +168,23 @@ async def test_windows_summed_by_redis_give_the_same_metrics_and_next_change(
     records = [
         _comment(rng.choice(creators), n, T0 - rng.randint(0, 30 * HOUR_MS)) for n in range(600)
     ]
+    edges = []  # watermarks where a post leaves a window, and the millisecond before
+    for n in range(200):  # posts created over 9 days, observed up to a day later
+        created = T0 - rng.randint(0, 9 * DAY_MS)
+        if n < 4:
+            edges += [created + length - d for length in (DAY_MS, 7 * DAY_MS) for d in (0, 1)]
+        observed = min(T0, created + rng.randint(0, DAY_MS))
+        records.append(_post(rng.choice(creators), n, created, observed, rng.randint(0, 900)))
     await _apply(store, records)
     now = await tables.watermark()
-    for at in (now, now - 90 * 60_000, now - 20 * HOUR_MS):
+    fields_raw = fields_summed = 0
+    for at in (now, now - 90 * 60_000, now - 20 * HOUR_MS, now - 3 * DAY_MS, *edges):
         raw = await tables.creator_states(creators, at, hours=24)
         summed = await tables.creator_states(creators, at, summed=True)
         for a, b in zip(raw, summed, strict=True):
-            assert len(b.hours) < len(a.hours) or not a.hours
+            fields_raw, fields_summed = fields_raw + len(a.hours), fields_summed + len(b.hours)
+            assert b.post_sums is not None
+            assert b.post_sums == post_windows(a.posts.values(), at)
             assert creator_metrics(b, at, tables.bands) == creator_metrics(a, at, tables.bands)
             assert next_change_ms(b, at, RETENTION_MS) == next_change_ms(a, at, RETENTION_MS)
+    assert fields_summed * 3 < fields_raw  # what crosses the wire shrank

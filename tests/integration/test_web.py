@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -36,6 +35,7 @@ from monitor.web.app import ROUTES, create_web_app
 from tests.conftest import settings_env_for
 from tests.dataset import build, ts
 from tests.helpers import Proc, env_for, event_records, produce, wait_caught_up, wait_for
+from tests.support import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -129,13 +129,6 @@ def brand_events() -> list[tuple[str, dict[str, Any]]]:
             comment("ac1", "instagram:alice", "p1", _d(minutes=-15), "my @acme pair arrived!"),
         ),
     ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def alert_doc(n: int, *, type_: str = "mention_spike", status: str = "firing") -> dict[str, Any]:
