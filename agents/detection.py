@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from monitor.app import FaustSender, Runtime
 from monitor.detector import Detector
 from monitor.logs import get_logger
@@ -21,14 +23,21 @@ def register(rt: Runtime) -> None:
         end_offsets=EndOffsets(rt.settings),
     )
 
-    async def detect() -> None:
-        # Brand spikes need every brand's rule: wait until the rules topic has been read once.
-        if not rt.rules.loaded.is_set():
-            return
-        try:
-            await detector.run_once()
-        except Exception:
-            # Detector state only advances after a committed pass, so the next tick retries.
-            log.exception("detection pass failed; retrying on the next tick")
+    def every_tick(run: Callable[[], Awaitable[int]], name: str) -> None:
+        async def tick() -> None:
+            # Brand detectors need every brand's rule: wait until the rules topic was read once.
+            if not rt.rules.loaded.is_set():
+                return
+            try:
+                await run()
+            except Exception:
+                # Detector state only advances after a committed pass, so the next tick retries.
+                log.exception("detection pass failed; retrying on the next tick", judged=name)
 
-    rt.app.timer(interval=rt.settings.detect_interval_s, on_leader=True)(detect)
+        tick.__name__ = tick.__qualname__ = f"detect_{name}"  # faust names timers after them
+        rt.app.timer(interval=rt.settings.detect_interval_s, on_leader=True)(tick)
+
+    # Two timers: mention spikes are judged every minute and must not queue behind the
+    # five-minute creator steps, which take longer.
+    every_tick(detector.run_brands, "brands")
+    every_tick(detector.run_creators, "creators")

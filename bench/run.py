@@ -28,8 +28,8 @@ from typing import Any
 import psutil
 import redis.asyncio as aioredis
 
-from bench import latency, micro
-from bench.measure import ceiling, run_workers
+from bench import faust_floor, latency, micro
+from bench.measure import ceiling, run_workers, worker_env
 from bench.services import (
     SHARED_REDIS,
     PrivateRedis,
@@ -80,12 +80,14 @@ def _load() -> list[float]:
 
 
 def _print_table(result: dict[str, Any]) -> None:
-    c, w = result["ceiling"], result["worker"]
+    c, f, w = result["ceiling"], result["faust_floor"], result["worker"]
     rows = [
         ("events", f"{result['workload']['events']:,}"),
         ("ceiling (bare aiokafka + orjson)", f"{c['events_per_s']:,} ev/s"),
+        ("faust floor (agent that only counts)", f"{f['events_per_s']:,} ev/s"),
         ("worker, 1 process", f"{w['events_per_s']:,} ev/s"),
         ("worker / ceiling", f"{result['ratio']:.1%}"),
+        ("worker / faust floor", f"{result['ratio_to_faust_floor']:.1%}"),
         ("worker CPU", f"{w['cpu_s_per_million']} s per million events"),
         ("Redis commands / event", f"{w['redis_commands_per_event']}"),
         ("Redis round trips / event", f"{w['redis_round_trips_per_event']}"),
@@ -171,6 +173,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         result["ceiling"] = max(runs, key=lambda r: r["events_per_s"])
         result["ceiling_runs"] = [r["events_per_s"] for r in runs]
         phase("load_and_ceiling")
+        result["faust_floor"] = await faust_floor.measure(
+            worker_env(settings, log_dir, extra_env), total, log_dir / "faust-floor.log"
+        )
+        phase("faust_floor")
         common = {
             "settings": settings,
             "redis": redis,
@@ -186,6 +192,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         phase("worker")
         result["ratio"] = round(
             result["worker"]["events_per_s"] / result["ceiling"]["events_per_s"], 4
+        )
+        result["ratio_to_faust_floor"] = round(
+            result["worker"]["events_per_s"] / result["faust_floor"]["events_per_s"], 4
         )
         if args.scaling:
             result["scaling"] = [

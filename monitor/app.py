@@ -36,11 +36,14 @@ class FaustSender:
         await asyncio.gather(*futures)
 
 
-def create_faust_app(settings: Settings) -> faust.App:
-    """A faust App configured from Settings: raw bytes in (we decode with orjson), memory store."""
+def create_faust_app(settings: Settings, role: str = "worker") -> faust.App:
+    """A faust App configured from Settings: raw bytes in (we decode with orjson), memory store.
+
+    ``role`` names the consumer group (the benchmark's faust floor uses its own).
+    """
     brokers = [f"kafka://{hp.strip()}" for hp in settings.kafka.split(",")]
     return faust.App(
-        settings.group_id("worker"),
+        settings.group_id(role),
         broker=brokers,
         store="memory://",
         key_serializer="raw",

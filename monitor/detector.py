@@ -8,6 +8,7 @@ marker keeps a restart from re-sending what already reached Kafka.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, cast
@@ -49,6 +50,7 @@ MAX_MINUTES_PER_PASS: Final = 24 * 60
 MAX_STEPS_PER_PASS: Final = 48
 MENTION_ROUTING_MS: Final = 30 * DAY_MS
 SENT_TTL_S: Final = 30 * 86400
+YIELD_EVERY: Final = 200  # creators judged between two turns of the event loop
 
 
 def spike_policy(rule: BrandRule | None) -> SpikePolicy:
@@ -87,6 +89,7 @@ class Detector:
         self._end_offsets = end_offsets
         self._life = lifecycle or Lifecycle()
         self._clock = clock
+        self._flushing = asyncio.Lock()
         self._bands = TierBands(
             micro_min=settings.tier_micro_min,
             macro_min=settings.tier_macro_min,
@@ -126,9 +129,23 @@ class Detector:
                 holding.append(int(pwm.get(tp, 0)))
         return min(holding) if holding else max(int(t) for t in pwm.values())
 
-    # --- one pass -------------------------------------------------------------------------
+    # --- passes -----------------------------------------------------------------------------
     async def run_once(self) -> int:
         """Judge every newly closed minute (brands) and step (creators); returns alerts sent."""
+        return await self.run_brands() + await self.run_creators()
+
+    async def run_brands(self) -> int:
+        """Mention spikes of every newly closed minute.
+
+        Runs on its own timer: a spike must not wait behind the creator steps, which take longer.
+        """
+        return await self._run("brands", self._brand_pass)
+
+    async def run_creators(self) -> int:
+        """Creator detectors and brands' sentiment of every newly closed five-minute step."""
+        return await self._run("creators", self._creator_pass)
+
+    async def _run(self, what: str, judge: Callable[[int, int], Awaitable[int]]) -> int:
         sent = await self.flush_outbox()
         closed = await self.closed_ms()
         if closed is None:
@@ -136,16 +153,13 @@ class Detector:
         first_raw = await self._redis.get(f"{self._k.prefix}first")
         first = int(first_raw) if first_raw else closed
         started = time.perf_counter()
-        minutes = await self._brand_pass(closed, first)
-        if minutes:  # a mention spike must not wait for the creator steps judged next
-            sent += await self.flush_outbox()
-        steps = await self._creator_pass(closed, first)
+        judged = await judge(closed, first)
         sent += await self.flush_outbox()
-        if minutes or steps:
+        if judged:
             log.info(
                 "detection pass",
-                minutes=minutes,
-                steps=steps,
+                judged=what,
+                periods=judged,
                 alerts=sent,
                 closed=format_time_ms(closed),
                 took_s=round(time.perf_counter() - started, 3),
@@ -166,6 +180,12 @@ class Detector:
         await pipe.execute()
 
     async def flush_outbox(self) -> int:
+        # the brand and creator passes flush from their own timers: one flush at a time, or both
+        # could send the same alert before either marked it sent
+        async with self._flushing:
+            return await self._flush_outbox()
+
+    async def _flush_outbox(self) -> int:
         raw: list[str] = await self._redis.lrange(self._key("outbox"), 0, -1)  # type: ignore[assignment]  # decode_responses=True
         if not raw:
             return 0
@@ -313,7 +333,9 @@ class Detector:
         if ids:
             raw_states = await self._redis.hmget(states_key, ids)
             states = await self._tables.creator_states(ids, now, history=True, summed=True)
-            for state, raw in zip(states, raw_states, strict=True):
+            for n, (state, raw) in enumerate(zip(states, raw_states, strict=True)):
+                if n % YIELD_EVERY == YIELD_EVERY - 1:
+                    await asyncio.sleep(0)  # let the brand pass and the ingest agent run
                 if not state.known or state.history is None:
                     continue
                 doc = creator_metrics(state, now, self._bands)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Final
@@ -107,8 +108,13 @@ class EndOffsets:
         self._consumer: AIOKafkaConsumer | None = None
         self._tps: list[TopicPartition] = []
         self._listed_at = 0.0
+        self._lock = asyncio.Lock()  # the brand and creator detectors ask from two timers
 
     async def __call__(self) -> dict[str, int]:
+        async with self._lock:
+            return await self._ends()
+
+    async def _ends(self) -> dict[str, int]:
         if self._consumer is None:
             self._consumer = AIOKafkaConsumer(
                 **kafka_client_options(self._settings), group_id=None, enable_auto_commit=False

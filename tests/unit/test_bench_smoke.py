@@ -45,7 +45,7 @@ def test_smoke_run_produces_well_formed_results(services: None, tmp_path: Path) 
     assert "--smoke" in result["command"]
     assert result["machine"]["logical_cpus"] >= 1
     assert result["workload"]["events"] == sum(result["workload"]["by_topic"].values())
-    for section in ("ceiling", "worker"):
+    for section in ("ceiling", "faust_floor", "worker"):
         assert result[section]["events"] == result["workload"]["events"]
         assert _number(result[section]["events_per_s"])
         assert result[section]["events_per_s"] > 0

@@ -1,0 +1,95 @@
+"""The floor under the worker: a faust agent, configured as the worker's, that only counts.
+
+Run by ``bench.run`` between the bare-consumer ceiling and the worker: it reads the same records
+with the same faust App settings and ``take_events`` batching, and does nothing with them, so the
+gap between the ceiling and this floor is what faust itself costs per record, and the gap between
+this floor and the worker is ours. Child mode (``python -m bench.faust_floor TOTAL``, settings
+from ``MONITOR_*``) prints one JSON line with its measurement once it has seen TOTAL records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from monitor.settings import load_settings
+from monitor.topics import INPUT_TOPICS
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _child(total: int) -> None:
+    from faust import Worker
+
+    from monitor.app import create_faust_app
+
+    settings = load_settings()
+    app = create_faust_app(settings, role="floor")
+    channel = app.topic(
+        *(settings.topic(t) for t in INPUT_TOPICS), key_type=bytes, value_type=bytes
+    )
+    me = psutil.Process()
+
+    async def count(stream: Any) -> None:
+        seen, first = 0, None
+        async for events in stream.take_events(settings.batch_max, within=settings.batch_within_s):
+            if first is None:
+                cpu = me.cpu_times()
+                first = (time.perf_counter(), len(events), cpu.user + cpu.system)
+            seen += len(events)
+            if seen >= total:
+                took = time.perf_counter() - first[0]
+                cpu = me.cpu_times()
+                measured = seen - first[1]
+                print(
+                    json.dumps(
+                        {
+                            "events": seen,
+                            "seconds": round(took, 3),
+                            "events_per_s": round(measured / took),
+                            "cpu_s_per_million": round(
+                                (cpu.user + cpu.system - first[2]) / measured * 1e6, 2
+                            ),
+                        }
+                    ),
+                    flush=True,
+                )
+                os._exit(0)
+
+    app.agent(channel, name="floor", concurrency=1)(count)
+    Worker(
+        app, loglevel="WARNING", override_logging=False, redirect_stdouts=False
+    ).execute_from_commandline()
+
+
+async def measure(
+    env: dict[str, str], total: int, log: Path, timeout_s: float = 900
+) -> dict[str, Any]:
+    """One counting faust worker over ``total`` records; its own measurement."""
+    with log.open("ab") as err:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.faust_floor", str(total),
+            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=err,
+        )  # fmt: skip
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+    lines = [line for line in out.decode().splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"the faust floor run printed no result; see {log}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+if __name__ == "__main__":
+    _child(int(sys.argv[1]))
