@@ -357,7 +357,7 @@ class Tables:
         await self._write_docs(creator_ids, now, version, None)
         return len(creator_ids)
 
-    async def refresh_due(self, limit: int = 4 * SCRIPT_CHUNK) -> RefreshRound:
+    async def refresh_due(self, limit: int = SCRIPT_CHUNK) -> RefreshRound:
         """One round over the creators whose documents are due at the watermark, oldest first.
 
         Due: the creator's state changed (the batch script marks it), or a window edge passed its
