@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import orjson
 import pytest
@@ -16,7 +17,7 @@ from monitor.settings import Settings
 from monitor.store import TableStore
 from monitor.tables import Tables
 from monitor.windows import USUAL_HOURS, history_hours, window_sum
-from schemas.events import format_time_ms
+from schemas.events import EventKind, format_time_ms
 
 pytestmark = pytest.mark.integration
 
@@ -74,14 +75,7 @@ def _comment(creator: str, n: int, t_ms: int) -> RawRecord:
         "text": "love it",
         "created_at": format_time_ms(t_ms),
     }
-    return RawRecord(
-        topic="social.comments",
-        kind="comment",
-        partition=0,
-        offset=n,
-        key=creator.encode(),
-        value=orjson.dumps(event),
-    )
+    return _record("comment", 0, n, event)
 
 
 def _post(creator: str, n: int, created_ms: int, observed_ms: int, likes: int) -> RawRecord:
@@ -97,12 +91,16 @@ def _post(creator: str, n: int, created_ms: int, observed_ms: int, likes: int) -
         "shares": 1,
         "followers": 5000 + n,
     }
+    return _record("post", 1, n, event)
+
+
+def _record(kind: EventKind, partition: int, offset: int, event: dict[str, Any]) -> RawRecord:
     return RawRecord(
-        topic="social.posts",
-        kind="post",
-        partition=1,
-        offset=n,
-        key=creator.encode(),
+        topic=f"social.{kind}s",
+        kind=kind,
+        partition=partition,
+        offset=offset,
+        key=event["creator_id"].encode(),
         value=orjson.dumps(event),
     )
 
