@@ -23,7 +23,7 @@ def register(rt: Runtime) -> None:
         end_offsets=EndOffsets(rt.settings),
     )
 
-    def every_tick(run: Callable[[], Awaitable[int]], name: str) -> None:
+    def every_tick(run: Callable[[], Awaitable[int]], name: str, interval_s: float) -> None:
         async def tick() -> None:
             # Brand detectors need every brand's rule: wait until the rules topic was read once.
             if not rt.rules.loaded.is_set():
@@ -35,9 +35,9 @@ def register(rt: Runtime) -> None:
                 log.exception("detection pass failed; retrying on the next tick", judged=name)
 
         tick.__name__ = tick.__qualname__ = f"detect_{name}"  # faust names timers after them
-        rt.app.timer(interval=rt.settings.detect_interval_s, on_leader=True)(tick)
+        rt.app.timer(interval=interval_s, on_leader=True)(tick)
 
     # Two timers: mention spikes are judged every minute and must not queue behind the
     # five-minute creator steps, which take longer.
-    every_tick(detector.run_brands, "brands")
-    every_tick(detector.run_creators, "creators")
+    every_tick(detector.run_brands, "brands", rt.settings.detect_interval_s)
+    every_tick(detector.run_creators, "creators", rt.settings.detect_steps_interval_s)

@@ -50,7 +50,7 @@ MAX_MINUTES_PER_PASS: Final = 24 * 60
 MAX_STEPS_PER_PASS: Final = 48
 MENTION_ROUTING_MS: Final = 30 * DAY_MS
 SENT_TTL_S: Final = 30 * 86400
-YIELD_EVERY: Final = 100  # creators judged between two turns of the event loop
+YIELD_EVERY: Final = 50  # creators judged between two turns of the event loop
 
 
 def spike_policy(rule: BrandRule | None) -> SpikePolicy:

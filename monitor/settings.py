@@ -61,12 +61,13 @@ class Settings:
     retention_s: int = 8 * 24 * 3600
     future_tolerance_s: int = 24 * 3600
     batch_max: int = 2000
-    batch_within_s: float = 0.1
+    batch_within_s: float = 0.05
     redis_timeout_s: float = 5.0
     redis_retry_max_s: float = 30.0
     leaderboard_refresh_s: float = 0.5
     partition_idle_s: float = 10.0
-    detect_interval_s: float = 0.1
+    detect_interval_s: float = 0.05  # mention spikes: how often closed minutes are looked for
+    detect_steps_interval_s: float = 0.5  # creator detectors: five-minute steps
 
     tier_micro_min: int = 1_000
     tier_macro_min: int = 100_000
@@ -147,6 +148,7 @@ _POSITIVE = (
     "leaderboard_refresh_s",
     "partition_idle_s",
     "detect_interval_s",
+    "detect_steps_interval_s",
     "broker_session_timeout_s",
     "broker_rebalance_timeout_s",
 )

@@ -50,6 +50,8 @@ from schemas.codec import dumps, loads
 
 # Creators per script call: one call holds Redis for a few milliseconds, not more.
 SCRIPT_CHUNK: Final = 250
+# Creators per refresh round: a round holds the event loop for ~10 ms, not more (alert latency).
+REFRESH_ROUND: Final = 100
 # Separates a creator's leaderboard values in the `lbv` field (never inside a number).
 _SEP: Final = "\x1f"
 _NO_VALUE: Final = ""
@@ -357,7 +359,7 @@ class Tables:
         await self._write_docs(creator_ids, now, version, None)
         return len(creator_ids)
 
-    async def refresh_due(self, limit: int = SCRIPT_CHUNK) -> RefreshRound:
+    async def refresh_due(self, limit: int = REFRESH_ROUND) -> RefreshRound:
         """One round over the creators whose documents are due at the watermark, oldest first.
 
         Due: the creator's state changed (the batch script marks it), or a window edge passed its
