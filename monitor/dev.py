@@ -585,7 +585,6 @@ def dev_settings(settings: Settings, ports: dict[str, int]) -> Settings:
         log_format="json",  # children write to log files
         # A partition that is quiet for 2 s no longer holds detection back (default 10 s).
         partition_idle_s=unless_set("partition_idle_s", 2.0),
-        leaderboard_refresh_s=unless_set("leaderboard_refresh_s", 1.0),
         broker_session_timeout_s=unless_set("broker_session_timeout_s", DEV_GROUP_TIMEOUT_S),
         broker_rebalance_timeout_s=unless_set("broker_rebalance_timeout_s", DEV_GROUP_TIMEOUT_S),
     )
