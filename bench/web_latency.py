@@ -1,10 +1,10 @@
 """Leaderboard latency of `monitor web` with 100,000 creators in Redis.
 
 Loads creator metric documents and leaderboard entries under a namespace of its own, written by
-``Tables._queue_leaderboard`` (the worker's own writer) from documents computed by
-``creator_metrics`` (the worker's own metrics), starts ``monitor web`` as a subprocess, measures
-``GET /api/creators?sort=<metric>&limit=50`` over HTTP, prints p50/p99 and writes
-``bench/results/web_latency.json``. Every key it wrote is deleted at the end.
+``Tables.write_states`` (the worker's own writer and metrics) from synthetic creator states,
+starts ``monitor web`` as a subprocess, measures ``GET /api/creators?sort=<metric>&limit=50``
+over HTTP, prints p50/p99 and writes ``bench/results/web_latency.json``. Every key it wrote is
+deleted at the end.
 
     .venv/bin/python bench/web_latency.py [--creators 100000] [--requests 2000] [--concurrency 8]
 """
@@ -40,7 +40,6 @@ from monitor.metrics import (  # noqa: E402
     SORTABLE_METRICS,
     CreatorState,
     PostState,
-    creator_metrics,
 )
 from monitor.settings import load_settings  # noqa: E402
 from monitor.tables import Tables  # noqa: E402
@@ -97,15 +96,12 @@ def synthetic_state(rng: random.Random, i: int) -> CreatorState:
     )
 
 
-async def load(redis: Any, tables: Tables, n: int, seed: int) -> float:
+async def load(tables: Tables, n: int, seed: int) -> float:
     rng = random.Random(seed)
     started = time.perf_counter()
     for lo in range(0, n, LOAD_CHUNK):
-        pipe = redis.pipeline(transaction=False)
-        for i in range(lo, min(n, lo + LOAD_CHUNK)):
-            doc = creator_metrics(synthetic_state(rng, i), NOW_MS, tables.bands)
-            tables._queue_leaderboard(pipe, doc, {})  # the worker's own writer and format
-        await pipe.execute()
+        states = [synthetic_state(rng, i) for i in range(lo, min(n, lo + LOAD_CHUNK))]
+        await tables.write_states(states, NOW_MS, version=0)
     return time.perf_counter() - started
 
 
@@ -210,7 +206,7 @@ async def main(args: argparse.Namespace) -> int:
     log = Path(tempfile.mkstemp(prefix="bench-web-", suffix=".log")[1])
     try:
         print(f"loading {args.creators:,} creators into namespace {namespace} ...", flush=True)
-        load_s = await load(redis, tables, args.creators, args.seed)
+        load_s = await load(tables, args.creators, args.seed)
         await redis.set(Keys(settings.redis_prefix).watermark, NOW_MS)
         board = await redis.zcard(Keys(settings.redis_prefix).leaderboard("followers"))
         print(f"loaded in {load_s:.1f} s ({board:,} creators on the followers board)")

@@ -382,9 +382,18 @@ class Tables:
         ``due``: the due scores as read, so the script moves an entry on only if no batch has
         touched the creator since.
         """
-        if not creator_ids:
-            return
-        states = await self.creator_states(creator_ids, now, summed=True)
+        if creator_ids:
+            states = await self.creator_states(creator_ids, now, summed=True)
+            await self.write_states(states, now, version, due)
+
+    async def write_states(
+        self,
+        states: Sequence[CreatorState],
+        now: int,
+        version: int,
+        due: Sequence[str] | None = None,
+    ) -> None:
+        """Write the documents and leaderboard entries of these states (the one writer)."""
         keys = self._keys
         head = [keys.leaderboard(""), ",".join(SORTABLE_METRICS), now, version, keys.due]
         calls: list[list[Any]] = []
@@ -414,43 +423,8 @@ class Tables:
             calls.append([*head, *args])
         await self._run_script(self._leaderboard_lua, calls)
 
-    def _queue_leaderboard(self, pipe: Any, doc: dict[str, Any], meta: Any) -> None:
-        keys, cid = self._keys, doc["creator_id"]
-        tier, community = doc["tier"], doc["community"]
-        old_tier, old_community = meta.get("lbtier"), meta.get("lbg")
-        pipe.set(keys.creator_doc(cid), dumps(doc))
-        for metric in SORTABLE_METRICS:
-            if old_tier and old_tier != tier:
-                pipe.zrem(keys.leaderboard(metric, tier=old_tier), cid)
-            if old_community and old_community != community:
-                pipe.zrem(keys.leaderboard(metric, community=old_community), cid)
-            value = doc[metric]
-            boards = [keys.leaderboard(metric)]
-            if tier:
-                boards.append(keys.leaderboard(metric, tier=tier))
-            if community:
-                boards.append(keys.leaderboard(metric, community=community))
-            for board in boards:
-                if value is None:
-                    pipe.zrem(board, cid)
-                else:
-                    pipe.zadd(board, {cid: value})
-        # lbv "" makes the next scripted refresh rewrite every board, and lbver -1 lets any
-        # refresh write (see leaderboard.lua)
-        pipe.hset(
-            keys.creator_meta(cid),
-            mapping={"lbtier": tier or "", "lbg": community or "", "lbv": "", "lbver": "-1"},
-        )
-
-    async def progress(self) -> str:
-        """Watermark and applied-event count: the tables change only when this does."""
-        return (await self._version())[0]
-
     async def mark_refreshed(self, progress: str) -> None:
         await self._redis.hset(self._keys.refreshed, mapping={"progress": progress})
-
-    async def refreshed_progress(self) -> str:
-        return str(await self._redis.hget(self._keys.refreshed, "progress") or "")
 
 
 @dataclass(frozen=True, slots=True)
