@@ -24,7 +24,7 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.measure import Workers, detection_caught_up, reset_state, worker_env
-from bench.services import create_topics, end_offsets, input_partitions, produce
+from bench.services import end_offsets, input_partitions, produce
 from bench.workload import (
     HOUR_MS,
     MINUTE_MS,
@@ -38,7 +38,7 @@ from monitor.keys import Keys
 from monitor.rules import parse_rules_toml
 from monitor.rules_cli import apply_rules
 from monitor.settings import Settings
-from monitor.topics import ALERTS, topic_partitions
+from monitor.topics import ALERTS, create_topics, topic_partitions
 from schemas.codec import loads
 from schemas.events import parse_time_ms
 
@@ -159,7 +159,7 @@ async def measure(
     settle_s: float = 5.0,
     extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    await create_topics(settings)
+    await create_topics(settings, log_append_time=True)
     gen = Generator(WorkloadSpec(events=spec.events, seed=spec.seed + 1))
     await apply_rules(settings, parse_rules_toml(rules_toml(make_brands(gen.spec.seed))))
     density = spec.hours * HOUR_MS / spec.events  # event-time ms per event

@@ -34,7 +34,6 @@ from bench.services import (
     SHARED_REDIS,
     PrivateRedis,
     bench_settings,
-    create_topics,
     delete_namespace,
     end_offsets,
     input_partitions,
@@ -44,6 +43,7 @@ from bench.services import (
 from bench.workload import WorkloadSpec, encoded, generate, make_brands, rules_toml
 from monitor.rules import parse_rules_toml
 from monitor.rules_cli import apply_rules
+from monitor.topics import create_topics
 from schemas.codec import dumps
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -160,7 +160,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "generate_s": round(time.perf_counter() - t, 1),
         }
         phase("generate")
-        await create_topics(settings)
+        await create_topics(settings, log_append_time=True)
         await apply_rules(settings, parse_rules_toml(rules_toml(brands)))
         phase("topics_and_rules")
         n, load_s, _ = await produce(settings, records)

@@ -16,11 +16,10 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import OffsetAndMetadata
 
 from monitor.settings import Settings, load_settings
-from monitor.topics import CONTRACT_TOPICS, INPUT_TOPICS
+from monitor.topics import INPUT_TOPICS, delete_namespace_topics, topic_partitions
 
 KAFKA = os.environ.get("BENCH_KAFKA", "127.0.0.1:9092")
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
@@ -104,48 +103,9 @@ def bench_settings(namespace: str, redis_url: str, partitions: int) -> Settings:
     )
 
 
-async def create_topics(settings: Settings, *, log_append_time: bool = True) -> None:
-    """Every contract topic; inputs and alerts stamped by the broker (LogAppendTime).
-
-    With broker append times on both sides, append-to-alert latency needs no clock agreement
-    between the producer and the consumer.
-    """
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka, request_timeout_ms=30_000)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        topics = []
-        for spec in CONTRACT_TOPICS:
-            name = settings.topic(spec.name)
-            if name in existing:
-                continue
-            configs = {"cleanup.policy": "compact"} if spec.compacted else {}
-            if log_append_time and not spec.compacted:
-                configs["message.timestamp.type"] = "LogAppendTime"
-            topics.append(
-                NewTopic(
-                    name=name,
-                    num_partitions=spec.partitions or settings.topic_partitions,
-                    replication_factor=1,
-                    topic_configs=configs,
-                )
-            )
-        if topics:
-            await admin.create_topics(topics)
-    finally:
-        await admin.close()
-
-
 async def delete_namespace(settings: Settings, redis: aioredis.Redis | None) -> None:
     """Delete the namespace's topics (the faust internal ones too) and its Redis keys."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka, request_timeout_ms=30_000)
-    await admin.start()
-    try:
-        mine = [t for t in await admin.list_topics() if t.startswith(settings.namespace)]
-        if mine:
-            await admin.delete_topics(mine)
-    finally:
-        await admin.close()
+    await delete_namespace_topics(settings)
     if redis is not None:
         await wipe_redis(redis, settings.namespace)
 
@@ -162,16 +122,8 @@ async def wipe_redis(redis: aioredis.Redis, namespace: str) -> None:
 
 
 async def input_partitions(settings: Settings) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka, request_timeout_ms=30_000)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([settings.topic(t) for t in INPUT_TOPICS])
-    finally:
-        await admin.close()
-    return sorted(
-        (TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]),
-        key=lambda tp: (tp.topic, tp.partition),
-    )
+    names = sorted(settings.topic(t) for t in INPUT_TOPICS)
+    return [TopicPartition(n, p) for n in names for p in await topic_partitions(settings, n)]
 
 
 async def end_offsets(settings: Settings, tps: Sequence[TopicPartition]) -> dict[str, int]:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 
 from monitor.clients import kafka_client_options, make_redis
 from monitor.keys import DETECT_STEP_MS, MINUTE_MS, Keys
@@ -22,7 +21,7 @@ from monitor.rules import parse_rules_toml
 from monitor.rules_cli import apply_rules
 from monitor.scenario import Scenario, standard, truth_json
 from monitor.settings import Settings, replace
-from monitor.topics import ALERTS, create_topics
+from monitor.topics import ALERTS, create_topics, delete_namespace_topics
 from schemas.codec import dumps, loads
 from schemas.events import parse_time_ms
 
@@ -191,14 +190,7 @@ async def _drop_namespace(settings: Settings) -> None:
             await redis.delete(key)
     finally:
         await redis.aclose()
-    admin = AIOKafkaAdminClient(**kafka_client_options(settings))
-    await admin.start()
-    try:
-        names = [t for t in await admin.list_topics() if t.startswith(settings.namespace)]
-        if names:
-            await admin.delete_topics(names)
-    finally:
-        await admin.close()
+    await delete_namespace_topics(settings)
 
 
 def _evaluate(settings: Settings, args: argparse.Namespace) -> int:

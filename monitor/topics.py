@@ -43,8 +43,12 @@ CONTRACT_TOPICS: Final = (
 )
 
 
-async def create_topics(settings: Settings) -> list[str]:
-    """Create whatever contract topics are missing; returns the names created."""
+async def create_topics(settings: Settings, *, log_append_time: bool = False) -> list[str]:
+    """Create whatever contract topics are missing; returns the names created.
+
+    ``log_append_time``: the broker stamps records on the non-compacted topics, so a benchmark
+    measures append-to-alert latency on one clock.
+    """
     admin = AIOKafkaAdminClient(**kafka_client_options(settings), request_timeout_ms=30_000)
     await admin.start()
     try:
@@ -55,6 +59,8 @@ async def create_topics(settings: Settings) -> list[str]:
             if name in existing:
                 continue
             configs = {"cleanup.policy": "compact"} if spec.compacted else {}
+            if log_append_time and not spec.compacted:
+                configs["message.timestamp.type"] = "LogAppendTime"
             wanted.append(
                 NewTopic(
                     name=name,
@@ -73,6 +79,18 @@ async def create_topics(settings: Settings) -> list[str]:
         if created:
             log.info("topics created", topics=created)
         return created
+    finally:
+        await admin.close()
+
+
+async def delete_namespace_topics(settings: Settings) -> None:
+    """Delete every topic of the settings' namespace (faust's internal ones too)."""
+    admin = AIOKafkaAdminClient(**kafka_client_options(settings), request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(settings.namespace)]
+        if mine:
+            await admin.delete_topics(mine)
     finally:
         await admin.close()
 
