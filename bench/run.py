@@ -177,6 +177,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             worker_env(settings, log_dir, extra_env), total, log_dir / "faust-floor.log"
         )
         phase("faust_floor")
+        profile = Path(args.profile) if args.profile else None
+        if profile is not None:
+            profile.mkdir(parents=True, exist_ok=True)  # py-spy writes no folder of its own
         common = {
             "settings": settings,
             "redis": redis,
@@ -185,7 +188,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "private": private is not None,
             "log_dir": log_dir,
             "detect_timeout_s": args.detect_timeout,
-            "profile": Path(args.profile) if args.profile else None,
+            "profile": profile,
             "extra_env": extra_env,
         }
         result["worker"] = await run_workers(processes=1, **common)
