@@ -62,7 +62,10 @@ class EagerWaitFirst(Service):
     """``wait_first`` that runs the first coroutine's first step itself, and races only if it waits.
 
     For a service with a ``suspend_flow`` event (faust's consumer): never eager while flow is
-    suspended or the service stops, so a rebalance or a stop decides the race as in faust.
+    suspended or the service stops, so a rebalance or a stop decides the race as in faust. The
+    first step runs inside the caller's task and the rest in another: right for faust's delivery
+    (locks, events, queue puts), wrong for a coroutine that binds to its task in its first step
+    (``asyncio.timeout``, ``current_task()``).
     """
 
     suspend_flow: asyncio.Event
