@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from aiokafka.errors import KafkaError
@@ -18,7 +17,7 @@ from redis.exceptions import RedisError
 from monitor.ingest import BatchPlan, MentionMatcher, RawRecord, plan_batch
 from monitor.logs import get_logger
 from monitor.settings import Settings
-from monitor.store import BatchResult, TableStore
+from monitor.store import TableStore
 from monitor.topics import DEADLETTER
 from schemas.events import Rejection, format_time_ms
 from schemas.records import DeadLetter
@@ -31,22 +30,6 @@ Outgoing = tuple[str, bytes | None, bytes]
 class Sender(Protocol):
     async def send_many(self, records: Sequence[Outgoing]) -> None:
         """Produce records and wait until the broker has them all."""
-
-
-@dataclass(slots=True)
-class Counters:
-    """Process-local counters for /metrics-style reporting and benchmarks."""
-
-    batches: int = 0
-    records: int = 0
-    applied: int = 0
-    duplicates: int = 0
-    late: int = 0
-    rekeyed: int = 0
-    dead_letters: dict[str, int] = field(default_factory=dict)
-
-
-BatchHook = Callable[[BatchResult], Awaitable[None]]
 
 
 class IngestPipeline:
@@ -65,8 +48,6 @@ class IngestPipeline:
         self._matcher = matcher
         self._sentiment = sentiment
         self._watermark = 0
-        self.counters = Counters()
-        self.after_batch: list[BatchHook] = []
 
     async def start(self) -> None:
         self._watermark = await self._store.watermark()
@@ -106,7 +87,6 @@ class IngestPipeline:
             return
         await emitted
         self._watermark = result.watermark_ms
-        self._count(records, plan, result)
         # The batch script marked its creators' documents due; the refresher recomputes them.
         log.debug(
             "batch",
@@ -114,8 +94,6 @@ class IngestPipeline:
             applied=result.applied,
             took_s=round(time.perf_counter() - started, 4),
         )
-        for hook in self.after_batch:
-            await hook(result)
 
     async def _send(self, out: Sequence[Outgoing]) -> None:
         """Produce until the broker has it all; a broker restart only delays the batch."""
@@ -171,17 +149,6 @@ class IngestPipeline:
         await self._send(
             [(self._settings.topic(DEADLETTER), _key(d.key), d.to_json()) for d in letters]
         )
-
-    def _count(self, records: Sequence[RawRecord], plan: BatchPlan, result: BatchResult) -> None:
-        c = self.counters
-        c.batches += 1
-        c.records += len(records)
-        c.applied += result.applied
-        c.duplicates += result.duplicates
-        c.late += result.late
-        c.rekeyed += len(plan.rekeyed)
-        for d in plan.dead_letters:
-            c.dead_letters[d.code] = c.dead_letters.get(d.code, 0) + 1
 
 
 def _key(key: str | None) -> bytes | None:
