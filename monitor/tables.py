@@ -101,6 +101,11 @@ def _snapshot_time(raw: list[Any]) -> int | None:
     return None if snap is None else snap[0]
 
 
+def refreshed_watermark(progress: str | None) -> int:
+    """The watermark the refresher's progress mark (``wm:applied:late``) says documents hold at."""
+    return int(str(progress or "0").partition(":")[0])
+
+
 def _ints(raw: dict[str, str]) -> dict[str, int]:
     return {k: int(v) for k, v in raw.items()}
 
@@ -287,7 +292,7 @@ class Tables:
         docs, progress = await pipe.execute()
         # A document is recomputed only when it can change (its creator's data, or a window edge
         # passing it), so each one holds at least up to the last complete refresh.
-        valid = int(str(progress or "0").partition(":")[0])
+        valid = refreshed_watermark(progress)
         out = []
         for raw in docs:
             if raw is not None:

@@ -25,7 +25,7 @@ from monitor.logs import get_logger
 from monitor.metrics import DEFAULT_SORT, SORTABLE_METRICS, TIERS
 from monitor.rules import BRAND_ID_PATTERN
 from monitor.settings import Settings
-from monitor.tables import Tables
+from monitor.tables import Tables, refreshed_watermark
 from monitor.web.openapi import Param, parse_path, parse_query
 from schemas.codec import JSONDecodeError, dumps, loads
 from schemas.records import ALERT_TYPES
@@ -337,12 +337,11 @@ async def prometheus(request: web.Request) -> web.StreamResponse:
                 lines.append(f"{name}{labels} {number:.17g}")
 
     metric("monitor_watermark_ms", "gauge", "Newest event time seen (ms).", [("", wm or 0)])
-    refreshed_wm = str(refreshed or "0").partition(":")[0]
     metric(
         "monitor_leaderboard_refreshed_watermark_ms",
         "gauge",
         "Watermark of the last full leaderboard refresh (ms).",
-        [("", refreshed_wm)],
+        [("", refreshed_watermark(refreshed))],
     )
     metric("monitor_creators", "gauge", "Creators in the live tables.", [("", creators)])
     metric("monitor_communities", "gauge", "Communities in the live tables.", [("", communities)])

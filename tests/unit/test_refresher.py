@@ -7,7 +7,7 @@ from typing import Any, cast
 import pytest
 
 from monitor.refresher import Refresher
-from monitor.tables import RefreshRound, Tables
+from monitor.tables import RefreshRound, Tables, refreshed_watermark
 
 
 class Rounds:
@@ -57,3 +57,11 @@ async def test_the_same_progress_is_not_marked_twice_and_an_empty_table_never() 
 def test_a_share_outside_zero_to_one_is_refused(share: float) -> None:
     with pytest.raises(ValueError, match="share"):
         Refresher(cast(Any, None), share=share)
+
+
+@pytest.mark.parametrize(
+    ("progress", "watermark"),
+    [(None, 0), ("", 0), ("0", 0), ("1780000000000:512:3", 1780000000000), ("42", 42)],
+)
+def test_the_refreshed_mark_gives_its_watermark(progress: str | None, watermark: int) -> None:
+    assert refreshed_watermark(progress) == watermark
