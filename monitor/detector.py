@@ -130,10 +130,6 @@ class Detector:
         return min(holding) if holding else max(int(t) for t in pwm.values())
 
     # --- passes -----------------------------------------------------------------------------
-    async def run_once(self) -> int:
-        """Judge every newly closed minute (brands) and step (creators); returns alerts sent."""
-        return await self.run_brands() + await self.run_creators()
-
     async def run_brands(self) -> int:
         """Mention spikes of every newly closed minute.
 
