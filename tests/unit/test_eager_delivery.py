@@ -128,11 +128,18 @@ async def test_a_delivery_is_not_started_eagerly_while_flow_is_suspended(
     racer.suspend_flow.set()
     log: list[str] = []
     never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    started_in: list[asyncio.Task[Any] | None] = []
+
+    async def delivery() -> str:
+        started_in.append(asyncio.current_task())  # eager: the caller's task; else its own
+        return await deliver(log, never)
+
     suspend = racer.suspend_flow.wait()
-    result = await racer.wait_first(deliver(log, never), suspend)
+    result = await racer.wait_first(delivery(), suspend)
     assert result.done == [suspend]
     await asyncio.sleep(0)
     assert log == ["started", "cancelled"]
+    assert started_in != [asyncio.current_task()]
 
 
 @pytest.mark.parametrize("racer_type", RACERS)
