@@ -146,7 +146,7 @@ async def main(n_events: int, pairs: int) -> None:
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "os_load_avg": os.getloadavg(),
         "pairs": runs,
-        "ratio": statistics.median(r["ratio"] for r in runs),
+        "ratio": statistics.median(ratios),
         "cpu_ratio": statistics.median(r["cpu_ratio"] for r in runs),
         # what a record costs the worker, good or bad: equal per record means a 10 % share of
         # garbage costs ~10 % of the good throughput
