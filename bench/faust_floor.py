@@ -20,6 +20,7 @@ from typing import Any
 
 import psutil
 
+from bench.window import Mark, measurement_window
 from monitor.settings import load_settings
 from monitor.topics import INPUT_TOPICS
 
@@ -38,26 +39,26 @@ def _child(total: int) -> None:
     )
     me = psutil.Process()
 
+    def mark(done: int) -> Mark:
+        cpu = me.cpu_times()
+        return Mark(time.perf_counter(), cpu.user + cpu.system, done)
+
     async def count(stream: Any) -> None:
-        seen, first = 0, None
+        start, first, seen = mark(0), None, 0
         async for events in stream.take_events(settings.batch_max, within=settings.batch_within_s):
-            if first is None:
-                cpu = me.cpu_times()
-                first = (time.perf_counter(), len(events), cpu.user + cpu.system)
             seen += len(events)
+            if first is None:
+                first = mark(seen)
             if seen >= total:
-                took = time.perf_counter() - first[0]
-                cpu = me.cpu_times()
-                measured = seen - first[1]
+                window = measurement_window(start, first, mark(seen))
                 print(
                     json.dumps(
                         {
                             "events": seen,
-                            "seconds": round(took, 3),
-                            "events_per_s": round(measured / took),
-                            "cpu_s_per_million": round(
-                                (cpu.user + cpu.system - first[2]) / measured * 1e6, 2
-                            ),
+                            "seconds": round(window.seconds, 3),
+                            "events_per_s": round(window.per_second),
+                            "cpu_s_per_million": round(window.cpu_s_per_record * 1e6, 2),
+                            "window_from_start": window.from_start,
                         }
                     ),
                     flush=True,

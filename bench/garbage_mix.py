@@ -26,6 +26,7 @@ import psutil
 from aiokafka import AIOKafkaProducer
 
 from bench.services import delete_namespace
+from bench.window import Mark, measurement_window
 from monitor.clients import make_redis
 from monitor.generate import Traffic, generate
 from monitor.settings import load_settings
@@ -68,11 +69,11 @@ async def run(events: list[tuple[str, dict[str, Any]]], garbage: bool) -> dict[s
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    start = Mark(time.monotonic(), 0.0, 0)
     proc = psutil.Process(worker.pid)
     redis = make_redis(settings)
-    cpu_first = 0.0
     try:
-        first = None
+        first: Mark | None = None
         while True:
             stats = await redis.hgetall(f"{ns}sm:stats")
             dead = sum(int(v) for v in (await redis.hgetall(f"{ns}sm:deadletters")).values())
@@ -82,24 +83,23 @@ async def run(events: list[tuple[str, dict[str, Any]]], garbage: bool) -> dict[s
                 + int(stats.get("late", 0))
             )
             if first is None and done:
-                first = (time.monotonic(), done)
-                cpu_first = _cpu_s(proc)
+                first = Mark(time.monotonic(), _cpu_s(proc), done)
             if done >= len(events) and dead >= bad:
                 break
             await asyncio.sleep(0.05)
         assert first is not None
-        took = time.monotonic() - first[0]
-        cpu = _cpu_s(proc) - cpu_first
+        window = measurement_window(start, first, Mark(time.monotonic(), _cpu_s(proc), done))
         return {
             "good_events": len(events),
             "garbage": bad,
             "dead_letters": dead,
-            "good_events_per_s": round((len(events) - first[1]) / took, 1),
-            "worker_cpu_us_per_good_event": round(cpu / (len(events) - first[1]) * 1e6, 1),
+            "good_events_per_s": round(window.per_second, 1),
+            "worker_cpu_us_per_good_event": round(window.cpu_s_per_record * 1e6, 1),
             # garbage is spread evenly, so the window saw the same share of it as of good events
             "worker_cpu_us_per_record": round(
-                cpu / ((len(events) - first[1]) * (1 + bad / len(events))) * 1e6, 1
+                window.cpu_s_per_record / (1 + bad / len(events)) * 1e6, 1
             ),
+            "window_from_start": window.from_start,
         }
     finally:
         worker.terminate()

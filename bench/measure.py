@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.services import reset_group, wipe_redis
+from bench.window import Mark, measurement_window
 from monitor.keys import DETECT_STEP_MS, MINUTE_MS, Keys
 from monitor.settings import Settings
 
@@ -234,9 +235,8 @@ async def run_workers(
     workers.start(
         processes, worker_env(settings, log_dir, extra_env), log_dir, f"x{processes}", profile
     )
-    t_start = time.perf_counter()
-    t_first = cpu_first = None
-    first_done = 0
+    start = Mark(time.perf_counter(), workers.cpu(), 0)
+    first: Mark | None = None
     try:
         while True:
             await asyncio.sleep(0.2)
@@ -246,8 +246,8 @@ async def run_workers(
             offsets = await redis.hgetall(keys.offsets)
             polls += 1
             done = sum(int(offsets.get(tp, -1)) + 1 for tp in want)
-            if t_first is None and done:
-                t_first, cpu_first, first_done = time.perf_counter(), workers.cpu(), done
+            if first is None and done:
+                first = Mark(time.perf_counter(), workers.cpu(), done)
             if all(int(offsets.get(tp, -1)) >= off for tp, off in want.items()):
                 break
         t_done = time.perf_counter()
@@ -270,20 +270,20 @@ async def run_workers(
         polls += 5
     finally:
         workers.stop()
-    assert t_first is not None
-    assert cpu_first is not None
-    measured = total - first_done
-    seconds = t_done - t_first
+    assert first is not None
+    window = measurement_window(start, first, Mark(t_done, cpu_done, total))
     ingest = _delta(at_done, before)
     # the benchmark's own round trips (polls, INFO) are subtracted; each is one read or more
     own = polls
     result: dict[str, Any] = {
         "processes": processes,
         "events": total,
-        "startup_s": round(t_first - t_start, 2),
-        "seconds": round(seconds, 3),
-        "events_per_s": round(measured / seconds),
-        "cpu_s_per_million": round((cpu_done - cpu_first) / measured * 1e6, 2),
+        "startup_s": round(first.t - start.t, 2),
+        "seconds": round(window.seconds, 3),
+        "events_per_s": round(window.per_second),
+        "cpu_s_per_million": round(window.cpu_s_per_record * 1e6, 2),
+        # true when every event was done at the first look (tiny runs): start-up is then included
+        "window_from_start": window.from_start,
         "peak_rss_mb": round(workers.peak_rss / 2**20, 1),
         "redis_commands_per_event": round(ingest["commands"] / total, 2),
         "redis_round_trips_per_event": round(max(0, ingest["reads"] - own) / total, 4),
@@ -298,7 +298,9 @@ async def run_workers(
         whole = _delta(at_detected, before)
         result["detection_caught_up_after_ingest_s"] = round(detected - t_done, 2)
         result["with_detection"] = {
-            "cpu_s_per_million": round((cpu_detected - cpu_first) / measured * 1e6, 2),
+            "cpu_s_per_million": round(
+                (window.cpu_s + cpu_detected - cpu_done) / window.records * 1e6, 2
+            ),
             "redis_commands_per_event": round(whole["commands"] / total, 2),
             "redis_round_trips_per_event": round(max(0, whole["reads"] - own) / total, 4),
         }
