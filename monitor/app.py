@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -71,7 +72,18 @@ def create_faust_app(settings: Settings, role: str = "worker") -> faust.App:
     )
     # Records reach the agents without faust's per-record tasks (monitor/eager_delivery.py).
     app.transport = EagerTransport(app.conf.broker_consumer, app)
+    app.task(freeze_startup_objects)
     return app
+
+
+async def freeze_startup_objects() -> None:
+    """Keep what start-up built (modules, faust's services, clients) out of the GC's scans.
+
+    It lives as long as the process, yet every full collection walked it: 12 % of a busy
+    worker's CPU went to the GC, and freezing cut CPU per event by 13 % (bench/README.md).
+    Runs as an app task, so after the app and its agents are built.
+    """
+    gc.freeze()
 
 
 @dataclass(slots=True)
