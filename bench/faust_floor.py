@@ -20,6 +20,7 @@ from typing import Any
 
 import psutil
 
+from bench.measure import cpu_s
 from bench.window import Mark, measurement_window
 from monitor.settings import load_settings
 from monitor.topics import INPUT_TOPICS
@@ -40,8 +41,7 @@ def _child(total: int) -> None:
     me = psutil.Process()
 
     def mark(done: int) -> Mark:
-        cpu = me.cpu_times()
-        return Mark(time.perf_counter(), cpu.user + cpu.system, done)
+        return Mark(time.perf_counter(), cpu_s(me), done)
 
     async def count(stream: Any) -> None:
         start, first, seen = mark(0), None, 0

@@ -32,10 +32,12 @@ import orjson
 import psutil
 from aiokafka import AIOKafkaProducer
 
+from bench.measure import cpu_s
 from bench.services import delete_namespace
 from bench.window import Mark, measurement_window
 from monitor.clients import make_redis
 from monitor.generate import Traffic, generate
+from monitor.keys import Keys
 from monitor.settings import load_settings
 from monitor.topics import create_topics
 
@@ -85,23 +87,24 @@ async def run(
     start = Mark(time.monotonic(), 0.0, 0)
     proc = psutil.Process(worker.pid)
     redis = make_redis(settings)
+    keys = Keys(settings.redis_prefix)
     try:
         first: Mark | None = None
         while True:
-            stats = await redis.hgetall(f"{ns}sm:stats")
-            dead = sum(int(v) for v in (await redis.hgetall(f"{ns}sm:deadletters")).values())
+            stats = await redis.hgetall(keys.stats)
+            dead = sum(int(v) for v in (await redis.hgetall(keys.deadletter_counts)).values())
             done = (
                 int(stats.get("applied", 0))
                 + int(stats.get("duplicates", 0))
                 + int(stats.get("late", 0))
             )
             if first is None and done:
-                first = Mark(time.monotonic(), _cpu_s(proc), done)
+                first = Mark(time.monotonic(), cpu_s(proc), done)
             if done >= len(events) and dead >= bad:
                 break
             await asyncio.sleep(0.05)
         assert first is not None
-        window = measurement_window(start, first, Mark(time.monotonic(), _cpu_s(proc), done))
+        window = measurement_window(start, first, Mark(time.monotonic(), cpu_s(proc), done))
         return {
             "good_events": len(events),
             "garbage": bad,
@@ -119,11 +122,6 @@ async def run(
         worker.wait(30)
         await delete_namespace(settings, redis)
         await redis.aclose()
-
-
-def _cpu_s(proc: psutil.Process) -> float:
-    t = proc.cpu_times()
-    return float(t.user + t.system)
 
 
 def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -180,7 +178,7 @@ async def main(n_events: int, pairs: int) -> None:
                     "cpu_ratio": cpu_ratio,
                 }
             )
-    result = {
+    result: dict[str, Any] = {
         "command": " ".join([".venv/bin/python", "-m", "bench.garbage_mix", *sys.argv[1:]]),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

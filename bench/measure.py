@@ -27,6 +27,12 @@ from monitor.settings import Settings
 REPO = Path(__file__).resolve().parent.parent
 
 
+def cpu_s(proc: psutil.Process) -> float:
+    """CPU seconds (user + system) the process has used so far."""
+    t = proc.cpu_times()
+    return float(t.user + t.system)
+
+
 async def ceiling(settings: Settings, tps: Sequence[TopicPartition], total: int) -> dict[str, Any]:
     """A bare aiokafka consumer (no group) that only orjson-decodes every record."""
     consumer = AIOKafkaConsumer(
@@ -37,7 +43,7 @@ async def ceiling(settings: Settings, tps: Sequence[TopicPartition], total: int)
     try:
         consumer.assign(list(tps))
         await consumer.seek_to_beginning(*tps)
-        cpu0 = me.cpu_times()
+        cpu0 = cpu_s(me)
         t0 = time.perf_counter()
         n = 0
         loads = orjson.loads
@@ -48,10 +54,10 @@ async def ceiling(settings: Settings, tps: Sequence[TopicPartition], total: int)
                     loads(rec.value)
                 n += len(records)
         elapsed = time.perf_counter() - t0
-        cpu1 = me.cpu_times()
+        cpu1 = cpu_s(me)
     finally:
         await consumer.stop()
-    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    cpu = cpu1 - cpu0
     return {
         "events": n,
         "seconds": round(elapsed, 3),
@@ -135,11 +141,8 @@ class Workers:
     def cpu(self) -> float:
         total = 0.0
         for p in self.ps:
-            try:
-                t = p.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            total += t.user + t.system
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += cpu_s(p)
         return total
 
     def alive(self) -> bool:
