@@ -1,44 +1,44 @@
-"""The ingest agent: every input topic, in batches, through the pipeline. Thin on purpose."""
+"""Ingest: every input topic, a fetched batch at a time, through the pipeline. Thin on purpose.
+
+The worker's faust app runs it as a task; the batches come from aiokafka directly
+(monitor/ingest_reader.py says why).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
+
+from aiokafka import AIOKafkaConsumer
 
 from monitor.app import Runtime
-from monitor.ingest import RawRecord
-from monitor.logs import get_logger
+from monitor.clients import group_consumer_options
+from monitor.ingest_reader import IngestReader
 from monitor.topics import INPUT_TOPICS
 from schemas.events import TOPIC_KIND
-
-log = get_logger(__name__)
 
 
 def register(rt: Runtime) -> None:
     settings = rt.settings
-    kinds = {settings.topic(name): TOPIC_KIND[name] for name in INPUT_TOPICS}
-    channel = rt.app.topic(*kinds, key_type=bytes, value_type=bytes)
+    reader = IngestReader(
+        lambda: AIOKafkaConsumer(
+            **group_consumer_options(settings, "worker"),
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        ),
+        kinds={settings.topic(name): TOPIC_KIND[name] for name in INPUT_TOPICS},
+        process=rt.pipeline.process,
+        batch_max=settings.batch_max,
+        within_s=settings.batch_within_s,
+    )
 
-    async def ingest(stream: Any) -> None:
+    async def ingest() -> None:
+        await rt.pipeline.start()
         # Mentions are matched on arrival: hold the first batch until the rules topic was read.
         await rt.rules.loaded.wait()
-        # concurrency=1: faust can commit past a slow message with more (faust #606).
-        async for events in stream.take_events(settings.batch_max, within=settings.batch_within_s):
-            records = [
-                RawRecord(
-                    topic=e.message.topic,
-                    kind=kinds[e.message.topic],
-                    partition=e.message.partition,
-                    offset=e.message.offset,
-                    key=e.message.key,
-                    value=e.message.value,
-                )
-                for e in events
-            ]
-            await rt.pipeline.process(records)
+        await reader.run()
 
-    rt.app.agent(channel, name="ingest", concurrency=1)(ingest)
+    async def stop(*_: Any, **__: Any) -> None:
+        await reader.stop()
+        await rt.sender.stop()  # only now: the batch in hand may have needed it
 
-    async def start_pipeline() -> None:
-        await rt.pipeline.start()
-
-    rt.app.task(start_pipeline)
+    rt.app.task(ingest)
+    rt.app.on_before_shutdown.connect(cast(Any, stop))  # mode's handler type is too narrow

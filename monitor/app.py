@@ -6,14 +6,12 @@ import asyncio
 import gc
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
 
 import faust
 import redis.asyncio as aioredis
 
 from monitor.batch_sender import BatchSender
 from monitor.clients import make_redis
-from monitor.eager_delivery import EagerTransport
 from monitor.keys import Keys
 from monitor.pipeline import IngestPipeline, Outgoing
 from monitor.rules_feed import LiveRules
@@ -21,9 +19,6 @@ from monitor.sentiment import compound_scaled
 from monitor.settings import Settings
 from monitor.store import TableStore
 from monitor.tables import Tables
-
-STREAM_BUFFER = 32_768
-MAX_POLL_RECORDS = 1_000
 
 
 class FaustSender:
@@ -41,10 +36,11 @@ class FaustSender:
         await asyncio.gather(*futures)
 
 
-def create_faust_app(settings: Settings, role: str = "worker") -> faust.App:
+def create_faust_app(settings: Settings, role: str) -> faust.App:
     """A faust App configured from Settings: raw bytes in (we decode with orjson), memory store.
 
-    ``role`` names the consumer group (the benchmark's faust floor uses its own).
+    ``role`` names its consumer group. The worker's app consumes no input: it runs the timers
+    and elects the leader that runs the group's share (ingest is monitor/ingest_reader.py).
     """
     brokers = [f"kafka://{hp.strip()}" for hp in settings.kafka.split(",")]
     app = faust.App(
@@ -62,16 +58,8 @@ def create_faust_app(settings: Settings, role: str = "worker") -> faust.App:
         broker_rebalance_timeout=settings.broker_rebalance_timeout_s,
         broker_commit_interval=1.0,
         producer_acks=-1,
-        # Fetched records wait in the stream buffer; faust pauses a partition at 80 % of it and
-        # resumes at 40 %. Polls smaller than the remaining 20 % never meet a full buffer, so
-        # records are delivered eagerly (below); a full one costs tasks per record. Measured in
-        # bench/README.md (row 10): 4,096 and unbounded polls cost 129 CPU s per million events.
-        stream_buffer_maxsize=max(STREAM_BUFFER, settings.batch_max * 16),
-        broker_max_poll_records=MAX_POLL_RECORDS,
         table_cleanup_interval=3600.0,
     )
-    # Records reach the agents without faust's per-record tasks (monitor/eager_delivery.py).
-    app.transport = EagerTransport(app.conf.broker_consumer, app)
     app.task(freeze_startup_objects)
     return app
 
@@ -96,6 +84,7 @@ class Runtime:
     rules: LiveRules
     app: faust.App
     pipeline: IngestPipeline
+    sender: BatchSender
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -104,14 +93,11 @@ def build_runtime(settings: Settings) -> Runtime:
     tables = Tables(redis, keys, settings)
     store = TableStore(redis, keys, settings)
     rules = LiveRules()
-    app = create_faust_app(settings)
-    # Dead letters and re-keys come in floods: they go out in batches, through their own producer.
+    # faust elects the leader that runs the timers; ingest is its own group ("worker").
+    app = create_faust_app(settings, role="leader")
+    # Dead letters and re-keys come in floods: they go out in batches, through their own producer
+    # (stopped by the ingest task once its last batch is done).
     sender = BatchSender(settings)
-
-    async def stop_sender(*_: Any, **__: Any) -> None:
-        await sender.stop()  # the consumer has stopped: no batch can need it any more
-
-    app.on_before_shutdown.connect(cast(Any, stop_sender))  # mode's handler type is too narrow
     pipeline = IngestPipeline(
         settings=settings,
         store=store,
@@ -119,4 +105,4 @@ def build_runtime(settings: Settings) -> Runtime:
         matcher=lambda: rules.matcher,
         sentiment=compound_scaled,
     )
-    return Runtime(settings, keys, redis, tables, store, rules, app, pipeline)
+    return Runtime(settings, keys, redis, tables, store, rules, app, pipeline, sender)

@@ -42,3 +42,16 @@ def kafka_client_options(settings: Settings) -> dict[str, Any]:
             settings.kafka_sasl_password.reveal() if settings.kafka_sasl_password else None
         )
     return opts
+
+
+def group_consumer_options(settings: Settings, role: str) -> dict[str, Any]:
+    """aiokafka options for a consumer group member that commits only what it has finished."""
+    return {
+        **kafka_client_options(settings),
+        "group_id": settings.group_id(role),
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",  # a new group must not skip records already there
+        "session_timeout_ms": int(settings.broker_session_timeout_s * 1000),
+        "heartbeat_interval_ms": int(max(1.0, settings.broker_session_timeout_s / 4) * 1000),
+        "rebalance_timeout_ms": int(settings.broker_rebalance_timeout_s * 1000),
+    }

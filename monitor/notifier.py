@@ -38,7 +38,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 from redis.exceptions import RedisError
 
-from monitor.clients import kafka_client_options, make_redis
+from monitor.clients import group_consumer_options, kafka_client_options, make_redis
 from monitor.keys import NOTIFIED_TTL_S, Keys
 from monitor.logs import get_logger
 from monitor.rules import BrandRule
@@ -589,15 +589,7 @@ async def run_notifier(
     rules = LiveRules()
     rules_task = asyncio.create_task(follow_rules(settings, rules), name="rules")
     redis = make_redis(settings)
-    consumer = AIOKafkaConsumer(
-        **kafka_client_options(settings),
-        group_id=settings.group_id("notifier"),
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",  # a new group must not skip alerts already on the topic
-        session_timeout_ms=int(settings.broker_session_timeout_s * 1000),
-        heartbeat_interval_ms=int(max(1.0, settings.broker_session_timeout_s / 4) * 1000),
-        rebalance_timeout_ms=int(settings.broker_rebalance_timeout_s * 1000),
-    )
+    consumer = AIOKafkaConsumer(**group_consumer_options(settings, "notifier"))
     producer = AIOKafkaProducer(**kafka_client_options(settings), acks="all")
     session = aiohttp.ClientSession(trust_env=False)
     try:

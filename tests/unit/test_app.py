@@ -9,7 +9,7 @@ from monitor.settings import load_settings
 
 
 async def test_the_app_freezes_what_start_up_built() -> None:
-    app = create_faust_app(load_settings(environ={}))
+    app = create_faust_app(load_settings(environ={}), role="leader")
     gc.unfreeze()
     try:
         assert gc.get_freeze_count() == 0
