@@ -20,10 +20,7 @@ from schemas.events import TOPIC_KIND
 def register(rt: Runtime) -> None:
     settings = rt.settings
     reader = IngestReader(
-        lambda: AIOKafkaConsumer(
-            **group_consumer_options(settings, "worker"),
-            max_partition_fetch_bytes=4 * 1024 * 1024,
-        ),
+        lambda: AIOKafkaConsumer(**group_consumer_options(settings, "worker")),
         kinds={settings.topic(name): TOPIC_KIND[name] for name in INPUT_TOPICS},
         process=rt.pipeline.process,
         batch_max=settings.batch_max,
