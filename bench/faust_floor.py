@@ -1,10 +1,12 @@
-"""The floor under the worker: a faust agent, configured as the worker's, that only counts.
+"""The faust baseline: a faust agent that only counts the records.
 
 Run by ``bench.run`` between the bare-consumer ceiling and the worker: it reads the same records
-with the same faust App settings and ``take_events`` batching, and does nothing with them, so the
-gap between the ceiling and this floor is what faust itself costs per record, and the gap between
-this floor and the worker is ours. Child mode (``python -m bench.faust_floor TOTAL``, settings
-from ``MONITOR_*``) prints one JSON line with its measurement once it has seen TOTAL records.
+with ``take_events`` batching through a plain faust app (``create_faust_app``) and does nothing
+with them. It is what reading the input through a faust agent costs per record, before any of
+our work: the worker did that until the fifth round (bench/README.md) and now reads batches
+itself, so the worker's figure next to this one is the gain. Child mode (``python -m
+bench.faust_floor TOTAL``, settings from ``MONITOR_*``) prints one JSON line with its measurement
+once it has seen TOTAL records.
 """
 
 from __future__ import annotations

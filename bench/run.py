@@ -84,10 +84,10 @@ def _print_table(result: dict[str, Any]) -> None:
     rows = [
         ("events", f"{result['workload']['events']:,}"),
         ("ceiling (bare aiokafka + orjson)", f"{c['events_per_s']:,} ev/s"),
-        ("faust floor (agent that only counts)", f"{f['events_per_s']:,} ev/s"),
+        ("faust baseline (an agent that only counts)", f"{f['events_per_s']:,} ev/s"),
         ("worker, 1 process", f"{w['events_per_s']:,} ev/s"),
         ("worker / ceiling", f"{result['ratio']:.1%}"),
-        ("worker / faust floor", f"{result['ratio_to_faust_floor']:.1%}"),
+        ("worker / faust baseline", f"{result['ratio_to_faust_floor']:.1%}"),
         ("worker CPU", f"{w['cpu_s_per_million']} s per million events"),
         ("Redis commands / event", f"{w['redis_commands_per_event']}"),
         ("Redis round trips / event", f"{w['redis_round_trips_per_event']}"),
