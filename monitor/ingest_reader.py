@@ -64,7 +64,10 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka s
         await self._reader.settled()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        log.info("input partitions assigned", partitions=sorted(map(str, assigned)))
+        log.info(
+            "input partitions assigned",
+            partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned),
+        )
 
 
 class IngestReader:
