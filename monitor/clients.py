@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from redis.typing import EncodableT, FieldT
 
 from monitor.settings import Settings
@@ -55,3 +56,20 @@ def group_consumer_options(settings: Settings, role: str) -> dict[str, Any]:
         "heartbeat_interval_ms": int(max(1.0, settings.broker_session_timeout_s / 4) * 1000),
         "rebalance_timeout_ms": int(settings.broker_rebalance_timeout_s * 1000),
     }
+
+
+OnPartitions = Callable[[list[TopicPartition]], Awaitable[None]]
+
+
+class RebalanceCallbacks(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no types
+    """aiokafka's rebalance listener as two callbacks; revoke runs before the partitions go."""
+
+    def __init__(self, *, revoked: OnPartitions, assigned: OnPartitions) -> None:
+        self._revoked = revoked
+        self._assigned = assigned
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self._assigned(assigned)

@@ -16,9 +16,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
+from monitor.clients import RebalanceCallbacks
 from monitor.ingest import RawRecord
 from monitor.logs import get_logger
 from schemas.events import EventKind
@@ -56,20 +57,6 @@ def owned_only(fetched: Fetched, owned: Iterable[TopicPartition]) -> Fetched:
     return {tp: records for tp, records in fetched.items() if tp in keep}
 
 
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no types
-    def __init__(self, reader: IngestReader) -> None:
-        self._reader = reader
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        await self._reader.settled()
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        log.info(
-            "input partitions assigned",
-            partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned),
-        )
-
-
 class IngestReader:
     """Reads batches and hands them to ``process``; ``stop`` lets the batch in hand finish.
 
@@ -93,20 +80,28 @@ class IngestReader:
         self._within_s = within_s
         self._busy = asyncio.Lock()
         self._stop = asyncio.Event()
-        self._running = False
-        self._done = asyncio.Event()
+        self._idle = asyncio.Event()  # set while ``run`` is not running
+        self._idle.set()
 
-    async def settled(self) -> None:
+    async def _settle(self, _: list[TopicPartition]) -> None:
         """Wait until no batch is between apply and commit (a rebalance must not split one)."""
         async with self._busy:
             pass
 
+    @staticmethod
+    async def _log_assigned(assigned: list[TopicPartition]) -> None:
+        log.info(
+            "input partitions assigned",
+            partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned),
+        )
+
     async def run(self) -> None:
         if self._stop.is_set():
             return
-        self._running = True
+        self._idle.clear()
         consumer = self._make_consumer()
-        consumer.subscribe(list(self._kinds), listener=_Rebalance(self))
+        listener = RebalanceCallbacks(revoked=self._settle, assigned=self._log_assigned)
+        consumer.subscribe(list(self._kinds), listener=listener)
         try:
             await consumer.start()
             while not self._stop.is_set():
@@ -119,7 +114,7 @@ class IngestReader:
                     await self._commit(consumer, commit_points(fetched))
         finally:
             await consumer.stop()
-            self._done.set()
+            self._idle.set()
 
     async def _next_batch(self, consumer: AIOKafkaConsumer) -> Fetched:
         fetched: Fetched = {}
@@ -150,5 +145,4 @@ class IngestReader:
     async def stop(self) -> None:
         """Finish the batch in hand (its offsets committed), then return."""
         self._stop.set()
-        if self._running:
-            await self._done.wait()
+        await self._idle.wait()

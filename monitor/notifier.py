@@ -33,12 +33,16 @@ import aiohttp
 import redis.asyncio as aioredis
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 from redis.exceptions import RedisError
 
-from monitor.clients import group_consumer_options, kafka_client_options, make_redis
+from monitor.clients import (
+    RebalanceCallbacks,
+    group_consumer_options,
+    kafka_client_options,
+    make_redis,
+)
 from monitor.keys import NOTIFIED_TTL_S, Keys
 from monitor.logs import get_logger
 from monitor.rules import BrandRule
@@ -189,15 +193,8 @@ class AiohttpPoster:
             return Answer(status=None, error=f"client error ({type(exc).__name__})")
 
 
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no types
-    def __init__(self, notifier: Notifier) -> None:
-        self._notifier = notifier
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        await self._notifier.on_revoked(revoked)
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        log.info("partitions assigned", partitions=sorted(tp.partition for tp in assigned))
+async def _log_assigned(assigned: list[TopicPartition]) -> None:
+    log.info("partitions assigned", partitions=sorted(tp.partition for tp in assigned))
 
 
 class Notifier:
@@ -237,7 +234,8 @@ class Notifier:
 
     # --- the consumer side (one task: the only one that touches the consumer) -----------------
     async def run(self, stop: asyncio.Event) -> None:
-        self._consumer.subscribe([self._settings.topic(ALERTS)], listener=_Rebalance(self))
+        listener = RebalanceCallbacks(revoked=self.on_revoked, assigned=_log_assigned)
+        self._consumer.subscribe([self._settings.topic(ALERTS)], listener=listener)
         log.info("notifier consuming", **dataclasses.asdict(self._opts))
         try:
             while not stop.is_set():

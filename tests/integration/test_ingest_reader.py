@@ -64,7 +64,9 @@ async def test_every_record_once_in_order_in_bounded_batches_then_committed(
 
     reader = _reader(settings, process, batch_max=100)
     task = asyncio.create_task(reader.run())
-    await wait_for(lambda: _count(batches, 1000), timeout=60, what="1000 records")
+    await wait_for(
+        partial(_reached, lambda: sum(map(len, batches)), 1000), timeout=60, what="1000 records"
+    )
     await reader.stop()
     await task
 
@@ -92,7 +94,9 @@ async def test_a_restarted_reader_goes_on_from_the_commits(settings: Settings) -
     for produced in (300, 600):
         reader = _reader(settings, process)
         task = asyncio.create_task(reader.run())
-        await wait_for(partial(_at_least, seen, produced), timeout=60, what=f"{produced} records")
+        await wait_for(
+            partial(_reached, seen.__len__, produced), timeout=60, what=f"{produced} records"
+        )
         await reader.stop()
         await task
         if produced == 300:
@@ -136,9 +140,5 @@ async def test_stop_before_run_returns_at_once(settings: Settings) -> None:
     await asyncio.wait_for(reader.run(), 1)
 
 
-async def _at_least(seen: list[int], n: int) -> bool:
-    return len(seen) >= n
-
-
-async def _count(batches: list[list[RawRecord]], at_least: int) -> bool:
-    return sum(map(len, batches)) >= at_least
+async def _reached(size: Callable[[], int], n: int) -> bool:
+    return size() >= n
