@@ -349,18 +349,29 @@ class Tables:
         return doc
 
     # --- leaderboards ------------------------------------------------------------------------
-    async def _version(self) -> tuple[str, int, int]:
-        """Progress, watermark and state version, read atomically (before any state is read)."""
+    async def _version(self, due: int = 0) -> tuple[str, int, int, list[tuple[str, float]]]:
+        """Progress, watermark, state version and the ``due`` first entries of the due set, read
+        atomically (before any state is read).
+
+        Reading the due entries in the same transaction matters: an entry a later batch touched
+        then has a score the round did not read, so leaderboard.lua keeps it due. Read after the
+        watermark, it could carry a change the documents, computed at the older watermark, do not
+        show, and be moved on all the same.
+        """
         pipe = self._redis.pipeline(transaction=True)
         pipe.get(self._keys.watermark)
         pipe.hmget(self._keys.stats, ["applied", "late"])
         pipe.get(self._keys.version)
-        wm, (applied, late), version = await pipe.execute()
-        return f"{wm or 0}:{applied or 0}:{late or 0}", int(wm or 0), int(version or 0)
+        if due:
+            pipe.zrange(self._keys.due, 0, due - 1, withscores=True)
+        wm, (applied, late), version, *entries = await pipe.execute()
+        now = int(wm or 0)
+        ready = [(cid, score) for cid, score in (entries[0] if entries else []) if score <= now]
+        return f"{wm or 0}:{applied or 0}:{late or 0}", now, int(version or 0), ready
 
     async def refresh(self, creator_ids: Sequence[str]) -> int:
         """Recompute these creators' metric documents and leaderboard entries now."""
-        _, now, version = await self._version()
+        _, now, version, _ = await self._version()
         await self._write_docs(creator_ids, now, version, None)
         return len(creator_ids)
 
@@ -371,10 +382,7 @@ class Tables:
         data (``next_change_ms``). Quiet creators cost nothing until then, however often the
         watermark moves.
         """
-        progress, now, version = await self._version()
-        raw: list[tuple[str, float]] = await self._redis.zrangebyscore(
-            self._keys.due, "-inf", now, start=0, num=limit, withscores=True
-        )  # type: ignore[assignment]  # decode_responses=True
+        progress, now, version, raw = await self._version(due=limit)
         ids = [cid for cid, _ in raw]
         await self._write_docs(ids, now, version, [repr(score) for _, score in raw])
         return RefreshRound(progress=progress, creators=len(ids), complete=len(ids) < limit)

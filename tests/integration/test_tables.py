@@ -156,6 +156,37 @@ async def test_only_creators_with_changes_or_passing_window_edges_are_recomputed
     assert stored["as_of_ms"] == T0 + 20 * 60_000
 
 
+async def test_a_batch_applied_during_a_refresh_round_leaves_its_creator_due(
+    settings: Settings, redis: aioredis.Redis
+) -> None:
+    keys = Keys(settings.redis_prefix)
+    store = TableStore(redis, keys, settings)
+    # c0 comments again 10 minutes later, in a batch that lands just after the round read the
+    # watermark and the due set: its document, computed at T0, cannot show that comment
+    racing = [[_comment("instagram:c0", 10, T0 + 10 * 60_000)]]
+
+    class RacedTables(Tables):
+        async def _version(self, *args: Any, **kwargs: Any) -> Any:
+            read = await super()._version(*args, **kwargs)
+            if racing:
+                await _apply(store, racing.pop())
+            return read
+
+    tables = RacedTables(redis, keys, settings)
+    await _apply(store, [_comment("instagram:c0", 1, T0), _comment("instagram:c1", 2, T0)])
+    assert (await tables.refresh_due()).creators == 2
+    assert not racing
+    # c0 is still due (at the newer watermark); c1 is not (no window edge passed in 10 minutes)
+    again = await tables.refresh_due()
+    assert again.creators == 1
+    assert (await tables.refresh_due()).creators == 0
+    stored = orjson.loads(await redis.get(keys.creator_doc("instagram:c0")) or b"{}")
+    fresh = await tables.creator("instagram:c0")
+    assert fresh is not None
+    assert fresh["comments_1h"] == 2
+    assert stored == fresh
+
+
 async def test_windows_summed_by_redis_give_the_same_metrics_and_next_change(
     settings: Settings, redis: aioredis.Redis
 ) -> None:
