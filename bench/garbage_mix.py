@@ -57,9 +57,28 @@ PARKED = {"MONITOR_DETECT_INTERVAL_S": "86400", "MONITOR_DETECT_STEPS_INTERVAL_S
 SETUPS: dict[str, dict[str, str]] = {"whole_worker": {}, "ingest_path": PARKED}
 
 
-async def run(
-    events: list[tuple[str, dict[str, Any]]], garbage: bool, env: dict[str, str]
-) -> dict[str, Any]:
+Record = tuple[str, bytes, bytes]  # topic (without namespace), key, value
+
+
+def streams(events: list[tuple[str, dict[str, Any]]]) -> dict[str, list[Record]]:
+    """The three inputs: the good events alone; the same with one garbage record after every nine
+    (10 % of the input); and garbage alone, one record per good event's slot (same keys)."""
+    rng = random.Random(1)
+    clean: list[Record] = []
+    mixed: list[Record] = []
+    garbage: list[Record] = []
+    for i, (topic, event) in enumerate(events):
+        key, value = event["creator_id"].encode(), orjson.dumps(event)
+        clean.append((topic, key, value))
+        mixed.append((topic, key, value))
+        if i % 9 == 8:
+            mixed.append((topic, key, rng.choice(GARBAGE)))
+        garbage.append((topic, key, rng.choice(GARBAGE)))
+    return {"clean": clean, "mixed": mixed, "garbage": garbage}
+
+
+async def run(stream: list[Record], good: int, env: dict[str, str]) -> dict[str, Any]:
+    """One worker over ``stream`` (``good`` of its records are good events) in a new namespace."""
     ns = f"bench-gm-{uuid.uuid4().hex[:6]}."
     settings = load_settings(environ={**os.environ, "MONITOR_NAMESPACE": ns})
     await create_topics(settings)
@@ -67,15 +86,7 @@ async def run(
         bootstrap_servers=settings.kafka, acks="all", linger_ms=5, max_request_size=4_000_000
     )
     await producer.start()
-    rng = random.Random(1)
-    bad = 0
-    futures = []
-    for i, (topic, event) in enumerate(events):
-        key = event["creator_id"].encode()
-        futures.append(await producer.send(settings.topic(topic), orjson.dumps(event), key=key))
-        if garbage and i % 9 == 8:
-            futures.append(await producer.send(settings.topic(topic), rng.choice(GARBAGE), key=key))
-            bad += 1
+    futures = [await producer.send(settings.topic(t), v, key=k) for t, k, v in stream]
     await asyncio.gather(*futures)
     await producer.stop()
     worker = subprocess.Popen(  # noqa: ASYNC220  # started once; the loop below is what is timed
@@ -91,30 +102,29 @@ async def run(
     try:
         first: Mark | None = None
         while True:
+            # every record ends as applied, a duplicate, late, or a dead letter
             stats = await redis.hgetall(keys.stats)
             dead = sum(int(v) for v in (await redis.hgetall(keys.deadletter_counts)).values())
-            done = (
-                int(stats.get("applied", 0))
-                + int(stats.get("duplicates", 0))
-                + int(stats.get("late", 0))
-            )
+            done = sum(int(stats.get(k, 0)) for k in ("applied", "duplicates", "late")) + dead
             if first is None and done:
                 first = Mark(time.monotonic(), cpu_s(proc), done)
-            if done >= len(events) and dead >= bad:
+            if done >= len(stream):
                 break
             await asyncio.sleep(0.05)
         assert first is not None
         window = measurement_window(start, first, Mark(time.monotonic(), cpu_s(proc), done))
+        # garbage is spread evenly, so the window saw the same share of it as of good events
+        good_share = good / len(stream)
         return {
-            "good_events": len(events),
-            "garbage": bad,
+            "good_events": good,
+            "garbage": len(stream) - good,
             "dead_letters": dead,
-            "good_events_per_s": round(window.per_second, 1),
-            "worker_cpu_us_per_good_event": round(window.cpu_s_per_record * 1e6, 1),
-            # garbage is spread evenly, so the window saw the same share of it as of good events
-            "worker_cpu_us_per_record": round(
-                window.cpu_s_per_record / (1 + bad / len(events)) * 1e6, 1
-            ),
+            "records_per_s": round(window.per_second, 1),
+            "good_events_per_s": round(window.per_second * good_share, 1),
+            "worker_cpu_us_per_record": round(window.cpu_s_per_record * 1e6, 1),
+            "worker_cpu_us_per_good_event": round(window.cpu_s_per_record / good_share * 1e6, 1)
+            if good
+            else None,
             "window_from_start": window.from_start,
         }
     finally:
@@ -151,10 +161,53 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def main(n_events: int, pairs: int) -> None:
+def expected_ratio(bad_per_good: float, cost_ratio: float) -> float:
+    """Good events/s with garbage over without, if a bad record costs ``cost_ratio`` of a good
+    one's time and ``bad_per_good`` bad records come with each good one: the good events' share
+    of the time. A bad record as dear as a good one at 1 in 10 gives exactly 0.9."""
+    return 1 / (1 + bad_per_good * cost_ratio)
+
+
+def record_costs(runs: list[dict[str, Any]], bad_per_good: float) -> dict[str, Any]:
+    """What a record costs the ingest path alone, good or bad, from all-good and all-garbage runs.
+
+    Each kind is measured whole, not as a 10 % difference between two noisy runs, so the
+    cost ratio is steady where the pairs' ratios are not; the ratio it implies for the mix is
+    a check on the pairs' median.
+    """
+    good = [r["good"] for r in runs]
+    bad = [r["garbage"] for r in runs]
+    wall = statistics.median(g["records_per_s"] for g in good) / statistics.median(
+        b["records_per_s"] for b in bad
+    )
+    cpu = statistics.median(b["worker_cpu_us_per_record"] for b in bad) / statistics.median(
+        g["worker_cpu_us_per_record"] for g in good
+    )
+    return {
+        "records_per_s": {
+            "good": statistics.median(g["records_per_s"] for g in good),
+            "garbage": statistics.median(b["records_per_s"] for b in bad),
+        },
+        "worker_cpu_us_per_record": {
+            "good": statistics.median(g["worker_cpu_us_per_record"] for g in good),
+            "garbage": statistics.median(b["worker_cpu_us_per_record"] for b in bad),
+        },
+        "bad_over_good": {"wall": round(wall, 3), "cpu": round(cpu, 3)},
+        "expected_ratio": {
+            "wall": round(expected_ratio(bad_per_good, wall), 3),
+            "cpu": round(expected_ratio(bad_per_good, cpu), 3),
+        },
+        "runs": runs,
+    }
+
+
+async def main(n_events: int, pairs: int, cost_pairs: int) -> None:
     events = list(
         generate(Traffic(seed=3, creators=300, hours=48, comments_per_hour=n_events // 96))
     )
+    inputs = streams(events)
+    good = len(events)
+    bad_per_good = (len(inputs["mixed"]) - good) / good
     # Clean and mixed runs alternate, so a busy neighbour on the machine hits both alike, and take
     # turns going first: a run pays for what the one before it left (the broker deletes that
     # run's topics a minute later), and that must not always fall on the same side. The ratio
@@ -162,9 +215,9 @@ async def main(n_events: int, pairs: int) -> None:
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in SETUPS}
     for i in range(pairs):
         for name, env in SETUPS.items():
-            order = (False, True) if i % 2 == 0 else (True, False)
-            done = {garbage: await run(events, garbage=garbage, env=env) for garbage in order}
-            clean, mixed = done[False], done[True]
+            order = ("clean", "mixed") if i % 2 == 0 else ("mixed", "clean")
+            done = {kind: await run(inputs[kind], good, env) for kind in order}
+            clean, mixed = done["clean"], done["mixed"]
             ratio = round(mixed["good_events_per_s"] / clean["good_events_per_s"], 3)
             # the worker is CPU-bound: its CPU per good event is the steadier view of the cost
             cpu_ratio = round(
@@ -172,7 +225,7 @@ async def main(n_events: int, pairs: int) -> None:
             )
             c, m = clean, mixed
             print(
-                f"{name:12s} {'mixed' if order[0] else 'clean'} first: "
+                f"{name:12s} {order[0]} first: "
                 f"clean {c['good_events_per_s']:>8,.0f} ev/s "
                 f"({c['worker_cpu_us_per_good_event']} µs CPU/event)   with garbage "
                 f"{m['good_events_per_s']:>8,.0f} ev/s ({m['worker_cpu_us_per_good_event']} µs, "
@@ -182,24 +235,41 @@ async def main(n_events: int, pairs: int) -> None:
             )
             runs[name].append(
                 {
-                    "first": "mixed" if order[0] else "clean",
+                    "first": order[0],
                     "clean": clean,
                     "with_10pct_garbage": mixed,
                     "ratio": ratio,
                     "cpu_ratio": cpu_ratio,
                 }
             )
+    costs: list[dict[str, Any]] = []
+    for i in range(cost_pairs):
+        order = ("clean", "garbage") if i % 2 == 0 else ("garbage", "clean")
+        done = {
+            kind: await run(inputs[kind], good if kind == "clean" else 0, PARKED) for kind in order
+        }
+        g, b = done["clean"], done["garbage"]
+        print(
+            f"record cost  {order[0]} first: good {g['records_per_s']:>8,.0f} rec/s "
+            f"({g['worker_cpu_us_per_record']} µs CPU)   garbage {b['records_per_s']:>8,.0f} "
+            f"rec/s ({b['worker_cpu_us_per_record']} µs CPU)",
+            flush=True,
+        )
+        costs.append({"first": order[0], "good": g, "garbage": b})
     result: dict[str, Any] = {
         "command": " ".join([".venv/bin/python", "-m", "bench.garbage_mix", *sys.argv[1:]]),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "os_load_avg": os.getloadavg(),
+        "bad_per_good": round(bad_per_good, 4),
         **{name: summary(r) for name, r in runs.items()},
+        "record_cost": record_costs(costs, bad_per_good),
     }
-    # the summary on screen; every pair's runs are in the file
+    # the summary on screen; every run is in the file
+    shown = {name: {**result[name], "pairs": "…"} for name in SETUPS}
     print(
         json.dumps(
-            {**result, **{name: {**result[name], "pairs": "…"} for name in SETUPS}}, indent=2
+            {**result, **shown, "record_cost": {**result["record_cost"], "runs": "…"}}, indent=2
         )
     )
     out = Path(__file__).parent / "results" / "garbage_mix.json"
@@ -210,7 +280,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=300_000)
     parser.add_argument("--pairs", type=int, default=10)
+    parser.add_argument("--cost-pairs", type=int, default=4)
     args = parser.parse_args()
     if args.pairs < 2 or args.pairs % 2:
         parser.error("--pairs: an even number, at least 2 (each order as often; quartiles)")
-    asyncio.run(main(args.events, args.pairs))
+    if args.cost_pairs < 2 or args.cost_pairs % 2:
+        parser.error("--cost-pairs: an even number, at least 2 (each order as often)")
+    asyncio.run(main(args.events, args.pairs, args.cost_pairs))
