@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from monitor.app import FaustSender, Runtime
+from monitor.app import Runtime
 from monitor.detector import Detector
 from monitor.logs import get_logger
 from monitor.topics import EndOffsets
@@ -19,7 +19,7 @@ def register(rt: Runtime) -> None:
         settings=rt.settings,
         tables=rt.tables,
         rules=lambda: rt.rules.rules,
-        sender=FaustSender(rt.app),
+        sender=rt.sender,
         end_offsets=EndOffsets(rt.settings),
     )
 

@@ -35,7 +35,9 @@ def register(rt: Runtime) -> None:
 
     async def stop(*_: Any, **__: Any) -> None:
         await reader.stop()
-        await rt.sender.stop()  # only now: the batch in hand may have needed it
+        # only now: the batch in hand may have needed it (a detection pass still sending alerts
+        # then fails, leaving them in its outbox for the next leader)
+        await rt.sender.stop()
 
     rt.app.task(ingest)
     rt.app.on_before_shutdown.connect(cast(Any, stop))  # mode's handler type is too narrow

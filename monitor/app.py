@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import faust
@@ -13,27 +11,12 @@ import redis.asyncio as aioredis
 from monitor.batch_sender import BatchSender
 from monitor.clients import make_redis
 from monitor.keys import Keys
-from monitor.pipeline import IngestPipeline, Outgoing
+from monitor.pipeline import IngestPipeline
 from monitor.rules_feed import LiveRules
 from monitor.sentiment import compound_scaled
 from monitor.settings import Settings
 from monitor.store import TableStore
 from monitor.tables import Tables
-
-
-class FaustSender:
-    """Sends through the faust app's producer and waits for the broker's acks."""
-
-    def __init__(self, app: faust.App) -> None:
-        self._app = app
-
-    async def send_many(self, records: Sequence[Outgoing]) -> None:
-        producer = self._app.producer
-        futures = [
-            await producer.send(topic, key, value, None, None, None)
-            for topic, key, value in records
-        ]
-        await asyncio.gather(*futures)
 
 
 def create_faust_app(settings: Settings, role: str) -> faust.App:
@@ -95,8 +78,8 @@ def build_runtime(settings: Settings) -> Runtime:
     rules = LiveRules()
     # faust elects the leader that runs the timers; ingest is its own group ("worker").
     app = create_faust_app(settings, role="leader")
-    # Dead letters and re-keys come in floods: they go out in batches, through their own producer
-    # (stopped by the ingest task once its last batch is done).
+    # The worker's one producer: dead letters and re-keys (they come in floods, so in batches)
+    # and alerts. Stopped by the ingest task once its last batch is done.
     sender = BatchSender(settings)
     pipeline = IngestPipeline(
         settings=settings,

@@ -22,16 +22,27 @@ BATCH_BYTES: Final = 512 * 1024
 PARTITION_MEMO_MAX: Final = 65_536
 
 
+class SenderStoppedError(RuntimeError):
+    """A send after ``BatchSender.stop``."""
+
+
 class BatchSender:
-    """A ``Sender`` with its own producer, started on first use."""
+    """A ``Sender`` with its own producer, started on first use; refuses to send once stopped.
+
+    Refusing (rather than starting a new producer) matters at shutdown: a detection pass still
+    running fails and is redone by the next leader instead of leaving a producer nobody stops.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._producer: AIOKafkaProducer | None = None
         self._partition = DefaultPartitioner()
         self._memo: dict[tuple[bytes, tuple[int, ...]], int] = {}
+        self._stopped = False
 
     async def _started(self) -> AIOKafkaProducer:
+        if self._stopped:
+            raise SenderStoppedError("the sender was stopped (the worker is shutting down)")
         if self._producer is None:
             producer = AIOKafkaProducer(
                 **kafka_client_options(self._settings),
@@ -44,6 +55,7 @@ class BatchSender:
         return self._producer
 
     async def stop(self) -> None:
+        self._stopped = True
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
@@ -67,6 +79,8 @@ class BatchSender:
 
     async def send_many(self, records: Sequence[Outgoing]) -> None:
         """Produce every record and wait until the broker acknowledged them all."""
+        if not records:
+            return
         producer = await self._started()
         groups: dict[tuple[str, int], list[tuple[bytes | None, bytes]]] = {}
         partitions: dict[str, tuple[int, ...]] = {}

@@ -49,3 +49,11 @@ def test_the_memo_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(5 * limit):
         sender.partition_for(f"creator{i}".encode(), (0, 1, 2))
     assert len(sender._memo) <= limit
+
+
+async def test_a_stopped_sender_refuses_rather_than_starting_a_new_producer() -> None:
+    sender = BatchSender(load_settings(environ={}))
+    await sender.send_many([])  # nothing to send: no producer started
+    await sender.stop()
+    with pytest.raises(batch_sender.SenderStoppedError):
+        await sender.send_many([("t", b"k", b"v")])
