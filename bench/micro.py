@@ -18,7 +18,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from bench.garbage_mix import GARBAGE
+from bench.garbage_mix import GARBAGE, GOOD_PER_BAD
 from bench.measure import redis_counters
 from bench.services import PrivateRedis, bench_settings, wipe_redis
 from bench.workload import WorkloadSpec, generate, make_brands, rules_toml
@@ -80,11 +80,14 @@ def _bad_record_plan_us(records: Sequence[RawRecord], matcher: BrandMatcher) -> 
     every nine good records (the extra time over the good records alone). Mixed in is the
     realistic case: while plan_batch took each record all the way in one pass, it cost 2.3x as
     much as alone (9.5 against 4.2 µs: the bad path ran cold after each good record's work)."""
+    n = GOOD_PER_BAD
     bad = [
         dataclasses.replace(r, offset=r.offset + len(records), value=GARBAGE[i % len(GARBAGE)])
-        for i, r in enumerate(records[8::9])
+        for i, r in enumerate(records[n - 1 :: n])
     ]
-    mixed = [r for i, g in enumerate(records) for r in ((g, bad[i // 9]) if i % 9 == 8 else (g,))]
+    mixed = [
+        r for i, g in enumerate(records) for r in ((g, bad[i // n]) if i % n == n - 1 else (g,))
+    ]
     clean_us = _best_us(lambda: _plans(records, matcher), 1)
     mixed_us = _best_us(lambda: _plans(mixed, matcher), 1)
     return {
