@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from monitor.app import Runtime
-from monitor.detector import Detector
+from monitor.detect.runner import Detector
+from monitor.kafka.topics import EndOffsets
 from monitor.logs import get_logger
-from monitor.topics import EndOffsets
 
 log = get_logger(__name__)
 

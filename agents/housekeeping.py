@@ -8,11 +8,11 @@ from typing import cast
 from redis.exceptions import RedisError
 
 from monitor.app import Runtime
-from monitor.clients import RedisMapping
+from monitor.brands.feed import follow_rules
+from monitor.brands.rules import BrandRule, rule_public_dict
+from monitor.kafka.clients import RedisMapping
 from monitor.logs import get_logger
-from monitor.refresher import Refresher
-from monitor.rules import BrandRule, rule_public_dict
-from monitor.rules_feed import follow_rules
+from monitor.store.refresher import Refresher
 from schemas.codec import dumps
 
 log = get_logger(__name__)

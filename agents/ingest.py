@@ -1,7 +1,7 @@
 """Ingest: every input topic, a fetched batch at a time, through the pipeline. Thin on purpose.
 
 The worker's faust app runs it as a task; the batches come from aiokafka directly
-(monitor/ingest_reader.py says why).
+(monitor/ingest/reader.py says why).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any, cast
 from aiokafka import AIOKafkaConsumer
 
 from monitor.app import Runtime
-from monitor.clients import group_consumer_options
-from monitor.ingest_reader import IngestReader
-from monitor.topics import INPUT_TOPICS
+from monitor.ingest.reader import IngestReader
+from monitor.kafka.clients import group_consumer_options
+from monitor.kafka.topics import INPUT_TOPICS
 from schemas.events import TOPIC_KIND
 
 

@@ -24,8 +24,8 @@ import psutil
 
 from bench.measure import cpu_s
 from bench.window import Mark, measurement_window
+from monitor.kafka.topics import INPUT_TOPICS
 from monitor.settings import load_settings
-from monitor.topics import INPUT_TOPICS
 
 REPO = Path(__file__).resolve().parent.parent
 

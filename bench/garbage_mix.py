@@ -39,11 +39,11 @@ from aiokafka import AIOKafkaProducer
 from bench.measure import cpu_s
 from bench.services import delete_namespace
 from bench.window import Mark, measurement_window
-from monitor.clients import make_redis
-from monitor.generate import Traffic, generate
-from monitor.keys import Keys
+from monitor.kafka.clients import make_redis
+from monitor.kafka.topics import create_topics
 from monitor.settings import load_settings
-from monitor.topics import create_topics
+from monitor.sim.traffic import Traffic, generate
+from monitor.store.keys import Keys
 
 # Typical garbage: small broken records. (Huge ones are refused before parsing but still cost a
 # 256 KiB dead letter each; a stream of them is a bandwidth problem, not a parsing one.)

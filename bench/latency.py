@@ -34,11 +34,11 @@ from bench.workload import (
     make_brands,
     rules_toml,
 )
-from monitor.keys import Keys
-from monitor.rules import parse_rules_toml
-from monitor.rules_cli import apply_rules
+from monitor.brands.rules import parse_rules_toml
+from monitor.cli.rules import apply_rules
+from monitor.kafka.topics import ALERTS, create_topics, topic_partitions
 from monitor.settings import Settings
-from monitor.topics import ALERTS, create_topics, topic_partitions
+from monitor.store.keys import Keys
 from schemas.codec import loads
 from schemas.events import parse_time_ms
 

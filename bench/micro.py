@@ -22,13 +22,13 @@ from bench.garbage_mix import GARBAGE, GOOD_PER_BAD
 from bench.measure import redis_counters
 from bench.services import PrivateRedis, bench_settings, wipe_redis
 from bench.workload import WorkloadSpec, generate, make_brands, rules_toml
-from monitor.ingest import RawRecord, plan_batch
-from monitor.keys import Keys
-from monitor.matching import BrandMatcher
-from monitor.rules import parse_rules_toml
-from monitor.sentiment import compound_scaled
-from monitor.store import TableStore
-from monitor.tables import Tables
+from monitor.brands.matching import BrandMatcher
+from monitor.brands.rules import parse_rules_toml
+from monitor.core.sentiment import compound_scaled
+from monitor.ingest.plan import RawRecord, plan_batch
+from monitor.store.apply import TableStore
+from monitor.store.creators import Tables
+from monitor.store.keys import Keys
 from schemas.codec import dumps
 from schemas.events import TOPIC_KIND, decode_event
 

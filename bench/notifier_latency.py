@@ -45,11 +45,11 @@ from aiokafka import AIOKafkaProducer
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from monitor.clients import make_redis  # noqa: E402  # after the repo is on sys.path
-from monitor.rules import parse_rules_toml  # noqa: E402
-from monitor.rules_cli import apply_rules  # noqa: E402
+from monitor.brands.rules import parse_rules_toml  # noqa: E402
+from monitor.cli.rules import apply_rules  # noqa: E402
+from monitor.kafka.clients import make_redis  # noqa: E402  # after the repo is on sys.path
+from monitor.kafka.topics import create_topics  # noqa: E402
 from monitor.settings import Settings, load_settings  # noqa: E402
-from monitor.topics import create_topics  # noqa: E402
 from schemas.records import Alert  # noqa: E402
 from tests.helpers import read_topic  # noqa: E402
 
@@ -61,8 +61,8 @@ BRANDS = [f"brand{i:02d}" for i in range(10)]
 RUNNER = """
 import sys
 from monitor.logs import configure_logging
-from monitor.notifier import main_notify
-from monitor.notify_cli import add_notify_arguments
+from monitor.notify.notifier import main_notify
+from monitor.cli.notify import add_notify_arguments
 from monitor.settings import load_settings
 import argparse
 parser = argparse.ArgumentParser()

@@ -41,9 +41,9 @@ from bench.services import (
     tmp_dir,
 )
 from bench.workload import WorkloadSpec, encoded, generate, make_brands, rules_toml
-from monitor.rules import parse_rules_toml
-from monitor.rules_cli import apply_rules
-from monitor.topics import create_topics
+from monitor.brands.rules import parse_rules_toml
+from monitor.cli.rules import apply_rules
+from monitor.kafka.topics import create_topics
 from schemas.codec import dumps
 
 RESULTS = Path(__file__).resolve().parent / "results"

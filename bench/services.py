@@ -18,8 +18,8 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
+from monitor.kafka.topics import INPUT_TOPICS, delete_namespace_topics, topic_partitions
 from monitor.settings import Settings, load_settings
-from monitor.topics import INPUT_TOPICS, delete_namespace_topics, topic_partitions
 
 KAFKA = os.environ.get("BENCH_KAFKA", "127.0.0.1:9092")
 SHARED_REDIS = "redis://127.0.0.1:6379/0"

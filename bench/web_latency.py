@@ -34,15 +34,15 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.services import free_port  # noqa: E402  # after the repo is on sys.path
-from monitor.clients import make_redis  # noqa: E402  # after the repo is on sys.path
-from monitor.keys import DAY_MS, HOUR_MS, Keys  # noqa: E402
-from monitor.metrics import (  # noqa: E402
+from monitor.core.metrics import (  # noqa: E402
     SORTABLE_METRICS,
     CreatorState,
     PostState,
 )
+from monitor.kafka.clients import make_redis  # noqa: E402  # after the repo is on sys.path
 from monitor.settings import load_settings  # noqa: E402
-from monitor.tables import Tables  # noqa: E402
+from monitor.store.creators import Tables  # noqa: E402
+from monitor.store.keys import DAY_MS, HOUR_MS, Keys  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "web_latency.json"
 NOW_MS = 1_795_000_000_000

@@ -8,22 +8,22 @@ from dataclasses import dataclass
 import faust
 import redis.asyncio as aioredis
 
-from monitor.batch_sender import BatchSender
-from monitor.clients import make_redis
-from monitor.keys import Keys
-from monitor.pipeline import IngestPipeline
-from monitor.rules_feed import LiveRules
-from monitor.sentiment import compound_scaled
+from monitor.brands.feed import LiveRules
+from monitor.core.sentiment import compound_scaled
+from monitor.ingest.pipeline import IngestPipeline
+from monitor.kafka.clients import make_redis
+from monitor.kafka.sender import BatchSender
 from monitor.settings import Settings
-from monitor.store import TableStore
-from monitor.tables import Tables
+from monitor.store.apply import TableStore
+from monitor.store.creators import Tables
+from monitor.store.keys import Keys
 
 
 def create_faust_app(settings: Settings, role: str) -> faust.App:
     """A faust App configured from Settings: raw bytes in (we decode with orjson), memory store.
 
     ``role`` names its consumer group. The worker's app consumes no input: it runs the timers
-    and elects the leader that runs the group's share (ingest is monitor/ingest_reader.py).
+    and elects the leader that runs the group's share (ingest is monitor/ingest/reader.py).
     """
     brokers = [f"kafka://{hp.strip()}" for hp in settings.kafka.split(",")]
     app = faust.App(

@@ -9,7 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 import structlog
 
-from monitor.clients import make_redis
+from monitor.kafka.clients import make_redis
 from monitor.settings import Settings, load_settings
 from tests.helpers import Proc, env_for
 

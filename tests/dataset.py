@@ -219,7 +219,7 @@ def build() -> Dataset:
     negative = orjson.dumps(
         _post("tiktok:bob", "b2", ts(d(hours=-1)), ts(d(hours=-1)), -1, 0, 0, "p-neg", None)
     )
-    # ahead of both the watermark and the wall clock (see monitor/ingest.py)
+    # ahead of both the watermark and the wall clock (see monitor/ingest/plan.py)
     ahead = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
     future = orjson.dumps(_aud("tiktok:bob", 1, ahead, None, "a-future"))
     wrong_type = orjson.dumps(

@@ -16,8 +16,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from monitor.keys import Keys
 from monitor.settings import Settings
+from monitor.store.keys import Keys
 
 REPO = Path(__file__).resolve().parent.parent
 MONITOR = [sys.executable, "-m", "monitor"]

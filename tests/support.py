@@ -13,10 +13,10 @@ import redis.asyncio as aioredis
 
 from bench.services import RedisServer
 from bench.services import free_port as free_port  # re-exported for the tests
-from monitor.keys import Keys
-from monitor.metrics import SORTABLE_METRICS
+from monitor.core.metrics import SORTABLE_METRICS
 from monitor.settings import Settings
-from monitor.tables import Tables
+from monitor.store.creators import Tables
+from monitor.store.keys import Keys
 from tests.helpers import REPO
 
 BOARD_METRICS = ("followers", "growth_24h_pct", "interactions_24h", "comments_24h", "sentiment_24h")

@@ -19,13 +19,13 @@ from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from monitor.brand_tables import BrandTables
-from monitor.keys import ALERT_STREAM_MAXLEN, Keys
+from monitor.brands.rules import BRAND_ID_PATTERN
+from monitor.core.metrics import DEFAULT_SORT, SORTABLE_METRICS, TIERS
 from monitor.logs import get_logger
-from monitor.metrics import DEFAULT_SORT, SORTABLE_METRICS, TIERS
-from monitor.rules import BRAND_ID_PATTERN
 from monitor.settings import Settings
-from monitor.tables import Tables, refreshed_watermark
+from monitor.store.brands import BrandTables
+from monitor.store.creators import Tables, refreshed_watermark
+from monitor.store.keys import ALERT_STREAM_MAXLEN, Keys
 from monitor.web.openapi import Param, parse_path, parse_query
 from schemas.codec import JSONDecodeError, dumps, loads
 from schemas.records import ALERT_TYPES

@@ -24,12 +24,12 @@ from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from monitor.brand_tables import BrandTables
-from monitor.keys import Keys
+from monitor.core.metrics import SORTABLE_METRICS
 from monitor.logs import get_logger
-from monitor.metrics import SORTABLE_METRICS
 from monitor.settings import Settings
-from monitor.tables import Tables
+from monitor.store.brands import BrandTables
+from monitor.store.creators import Tables
+from monitor.store.keys import Keys
 from monitor.web import api
 from monitor.web.api import CTX, ApiError, WebContext, error_body, json_response
 from monitor.web.openapi import Handler, ParamError, Route, openapi_document, parse_query

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.batch_sender import BATCH_BYTES, BatchSender
+from monitor.kafka.sender import BATCH_BYTES, BatchSender
+from monitor.kafka.topics import create_topics
 from monitor.settings import Settings
-from monitor.topics import create_topics
 from tests.helpers import produce, read_topic
 
 pytestmark = pytest.mark.integration

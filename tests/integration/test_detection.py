@@ -9,13 +9,13 @@ from typing import Any
 import orjson
 import pytest
 
-from monitor.feed_cli import _wait_detected, produce_events, read_alerts, score
-from monitor.keys import Keys
-from monitor.rules import parse_rules_toml
-from monitor.rules_cli import apply_rules
-from monitor.scenario import standard
-from monitor.tables import Tables
-from monitor.topics import create_topics
+from monitor.brands.rules import parse_rules_toml
+from monitor.cli.feed import _wait_detected, produce_events, read_alerts, score
+from monitor.cli.rules import apply_rules
+from monitor.kafka.topics import create_topics
+from monitor.sim.scenario import standard
+from monitor.store.creators import Tables
+from monitor.store.keys import Keys
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.integration

@@ -22,12 +22,12 @@ import redis.asyncio as aioredis
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
-from monitor.generate import Traffic, generate
-from monitor.keys import Keys
-from monitor.metrics import TIERS
+from monitor.core.metrics import TIERS
+from monitor.kafka.topics import create_topics
 from monitor.settings import Settings, load_settings
-from monitor.tables import Tables
-from monitor.topics import create_topics
+from monitor.sim.traffic import Traffic, generate
+from monitor.store.creators import Tables
+from monitor.store.keys import Keys
 from schemas.events import format_time_ms
 from tests.helpers import (
     Proc,

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from monitor.clients import make_redis
-from monitor.feed_cli import produce_events
-from monitor.generate import Traffic, generate
-from monitor.keys import Keys
+from monitor.cli.feed import produce_events
+from monitor.kafka.clients import make_redis
+from monitor.kafka.topics import INPUT_TOPICS, create_topics
 from monitor.settings import Settings, load_settings
-from monitor.topics import INPUT_TOPICS, create_topics
+from monitor.sim.traffic import Traffic, generate
+from monitor.store.keys import Keys
 from tests.helpers import Proc, wait_caught_up, wait_for
 from tests.support import OwnKafka, OwnRedis, table_state
 

@@ -9,11 +9,11 @@ from functools import partial
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from monitor.clients import group_consumer_options
-from monitor.ingest import RawRecord
-from monitor.ingest_reader import IngestReader
+from monitor.ingest.plan import RawRecord
+from monitor.ingest.reader import IngestReader
+from monitor.kafka.clients import group_consumer_options
+from monitor.kafka.topics import INPUT_TOPICS, create_topics
 from monitor.settings import Settings
-from monitor.topics import INPUT_TOPICS, create_topics
 from schemas.events import TOPIC_KIND
 from tests.helpers import end_offsets, produce, wait_for
 

@@ -22,12 +22,12 @@ import pytest
 from aiohttp import web
 from aiokafka import TopicPartition
 
-from monitor.keys import Keys
-from monitor.notifier import OffsetTracker, delivery_marker
-from monitor.rules import parse_rules_toml
-from monitor.rules_cli import apply_rules
+from monitor.brands.rules import parse_rules_toml
+from monitor.cli.rules import apply_rules
+from monitor.kafka.topics import create_topics
+from monitor.notify.notifier import OffsetTracker, delivery_marker
 from monitor.settings import Settings
-from monitor.topics import create_topics
+from monitor.store.keys import Keys
 from schemas.records import Alert
 from tests.helpers import Proc, produce, read_topic, wait_for
 

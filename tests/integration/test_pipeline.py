@@ -8,9 +8,9 @@ from typing import Any
 import orjson
 import pytest
 
-from monitor.keys import Keys
-from monitor.tables import Tables
-from monitor.topics import create_topics
+from monitor.kafka.topics import create_topics
+from monitor.store.creators import Tables
+from monitor.store.keys import Keys
 from tests.dataset import Dataset, build, oracle
 from tests.helpers import event_records, produce, read_topic, wait_caught_up
 

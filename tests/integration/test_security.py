@@ -7,13 +7,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from monitor.clients import make_redis
-from monitor.feed_cli import _wait_detected, produce_events
-from monitor.rules import parse_rules_toml
-from monitor.rules_cli import apply_rules
-from monitor.scenario import standard
+from monitor.brands.rules import parse_rules_toml
+from monitor.cli.feed import _wait_detected, produce_events
+from monitor.cli.rules import apply_rules
+from monitor.kafka.clients import make_redis
+from monitor.kafka.topics import INPUT_TOPICS, create_topics
 from monitor.settings import load_settings, public_view
-from monitor.topics import INPUT_TOPICS, create_topics
+from monitor.sim.scenario import standard
 from tests.dataset import build
 from tests.helpers import event_records, produce, wait_caught_up, wait_for
 from tests.integration.test_notifier import FakeSlack, slack  # noqa: F401  # slack is a fixture

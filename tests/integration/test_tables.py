@@ -9,14 +9,14 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from monitor.ingest import RawRecord, plan_batch
-from monitor.keys import DAY_MS, HOUR_MS, Keys, hour_hash
-from monitor.matching import BrandMatcher
-from monitor.metrics import creator_metrics, next_change_ms, post_windows
+from monitor.brands.matching import BrandMatcher
+from monitor.core.metrics import creator_metrics, next_change_ms, post_windows
+from monitor.core.windows import USUAL_HOURS, history_hours, window_sum
+from monitor.ingest.plan import RawRecord, plan_batch
 from monitor.settings import Settings
-from monitor.store import TableStore
-from monitor.tables import Tables
-from monitor.windows import USUAL_HOURS, history_hours, window_sum
+from monitor.store.apply import TableStore
+from monitor.store.creators import Tables
+from monitor.store.keys import DAY_MS, HOUR_MS, Keys, hour_hash
 from schemas.events import EventKind, format_time_ms
 
 pytestmark = pytest.mark.integration

@@ -24,13 +24,13 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from monitor.clients import make_redis
-from monitor.keys import Keys
-from monitor.rules import parse_rules_toml
-from monitor.rules_cli import apply_rules
+from monitor.brands.rules import parse_rules_toml
+from monitor.cli.rules import apply_rules
+from monitor.kafka.clients import make_redis
+from monitor.kafka.topics import create_topics
 from monitor.settings import Settings, load_settings
-from monitor.tables import Tables
-from monitor.topics import create_topics
+from monitor.store.creators import Tables
+from monitor.store.keys import Keys
 from monitor.web.app import ROUTES, create_web_app
 from tests.conftest import settings_env_for
 from tests.dataset import build, ts

@@ -28,7 +28,7 @@ import psutil
 import pytest
 import redis.asyncio as aioredis
 
-from monitor.clients import make_redis
+from monitor.kafka.clients import make_redis
 from monitor.settings import Settings, load_settings
 from monitor.web import api as web_api
 from monitor.web import app as web_app

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from monitor.clients import make_redis
-from monitor.feed_cli import _wait_detected, produce_events, read_alerts
-from monitor.keys import Keys
-from monitor.rules import parse_rules_toml
-from monitor.rules_cli import apply_rules
-from monitor.scenario import standard
+from monitor.brands.rules import parse_rules_toml
+from monitor.cli.feed import _wait_detected, produce_events, read_alerts
+from monitor.cli.rules import apply_rules
+from monitor.kafka.clients import make_redis
+from monitor.kafka.topics import INPUT_TOPICS, create_topics
 from monitor.settings import load_settings
-from monitor.topics import INPUT_TOPICS, create_topics
+from monitor.sim.scenario import standard
+from monitor.store.keys import Keys
 from tests.helpers import wait_caught_up, wait_for
 from tests.integration.test_notifier import (  # slack is a fixture
     FAST,

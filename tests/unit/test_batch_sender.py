@@ -7,8 +7,8 @@ import random
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
-from monitor import batch_sender
-from monitor.batch_sender import BatchSender
+from monitor.kafka import sender as batch_sender
+from monitor.kafka.sender import BatchSender
 from monitor.settings import load_settings
 
 

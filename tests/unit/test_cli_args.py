@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from monitor import cli_args
-from monitor.cli import build_parser
+from monitor.cli import args as cli_args
+from monitor.cli.main import build_parser
 
 ACCEPTED: list[tuple[Callable[[str], float], str, float]] = [
     (cli_args.int_between(1, 500), "1", 1),

@@ -27,7 +27,7 @@ import orjson
 import pytest
 import yaml
 
-from monitor.cli import build_parser
+from monitor.cli.main import build_parser
 from monitor.settings import ENV_PREFIX, Settings, load_settings
 from tests.helpers import REPO
 

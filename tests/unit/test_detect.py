@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from monitor.detect import (
+from monitor.detect.decisions import (
     Finding,
     GrowthPolicy,
     Lifecycle,

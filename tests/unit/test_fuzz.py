@@ -6,8 +6,8 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.ingest import RawRecord, plan_batch
-from monitor.sentiment import compound_scaled
+from monitor.core.sentiment import compound_scaled
+from monitor.ingest.plan import RawRecord, plan_batch
 from schemas.events import EventKind, Rejection, decode_event
 
 KINDS: tuple[EventKind, ...] = ("post", "comment", "audience")

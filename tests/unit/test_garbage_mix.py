@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from bench.garbage_mix import GARBAGE, expected_ratio, record_costs, streams
-from monitor.generate import Traffic, generate
-from monitor.ingest import RawRecord, plan_batch
-from monitor.matching import BrandMatcher
+from monitor.brands.matching import BrandMatcher
+from monitor.ingest.plan import RawRecord, plan_batch
+from monitor.sim.traffic import Traffic, generate
 
 
 def _events() -> list[tuple[str, dict[str, Any]]]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from monitor.ingest import EVIDENCE_CHARS, BatchPlan, RawRecord, Rekey, plan_batch
+from monitor.ingest.plan import EVIDENCE_CHARS, BatchPlan, RawRecord, Rekey, plan_batch
 from schemas.events import EventKind, format_time_ms
 
 T0 = 1_795_168_800_000  # 2026-11-20T10:00:00Z

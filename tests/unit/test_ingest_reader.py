@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiokafka import ConsumerRecord, TopicPartition
 
-from monitor.ingest_reader import commit_points, owned_only, to_raw
+from monitor.ingest.reader import commit_points, owned_only, to_raw
 from schemas.events import EventKind
 
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.matching import BrandMatcher, normalize
-from monitor.rules import BrandRule
+from monitor.brands.matching import BrandMatcher, normalize
+from monitor.brands.rules import BrandRule
 
 
 def rule(brand_id: str, *terms: str, exclude: tuple[str, ...] = ()) -> BrandRule:

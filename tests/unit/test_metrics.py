@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.keys import DAY_MS, HOUR_MS, MINUTE_MS
-from monitor.metrics import (
+from monitor.core.metrics import (
     SORTABLE_METRICS,
     TIERS,
     CreatorState,
@@ -21,7 +20,15 @@ from monitor.metrics import (
     mentions_by_brand,
     sentiment_stats,
 )
-from monitor.sentiment import NEGATIVE_MAX, POSITIVE_MIN, SCALE, compound, compound_scaled, label
+from monitor.core.sentiment import (
+    NEGATIVE_MAX,
+    POSITIVE_MIN,
+    SCALE,
+    compound,
+    compound_scaled,
+    label,
+)
+from monitor.store.keys import DAY_MS, HOUR_MS, MINUTE_MS
 
 NOW = 1_795_168_800_000 + 42 * MINUTE_MS + 17_000  # 2026-11-20T10:42:17Z
 H = NOW // HOUR_MS

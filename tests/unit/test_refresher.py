@@ -6,8 +6,8 @@ from typing import Any, cast
 
 import pytest
 
-from monitor.refresher import Refresher
-from monitor.tables import RefreshRound, Tables, refreshed_watermark
+from monitor.store.creators import RefreshRound, Tables, refreshed_watermark
+from monitor.store.refresher import Refresher
 
 
 class Rounds:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.rules import (
+from monitor.brands.rules import (
     MASK,
     BrandRule,
     GrowthOverrides,

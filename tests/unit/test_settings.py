@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from monitor.keys import Keys
+from monitor.kafka.topics import CONTRACT_TOPICS
 from monitor.settings import Secret, Settings, SettingsError, load_settings, public_view
-from monitor.topics import CONTRACT_TOPICS
+from monitor.store.keys import Keys
 
 SECRET_WORDS = ("hunter2", "s3cr3t-token", "XXXXhookXXXX", "sasl-pass-1")
 

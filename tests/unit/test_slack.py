@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.settings import Secret
-from monitor.slack import (
+from monitor.notify.slack import (
     BLOCKS_MAX,
     FIELD_MAX,
     FIELDS_MAX,
@@ -28,6 +27,7 @@ from monitor.slack import (
     redact,
     truncate,
 )
+from monitor.settings import Secret
 from schemas.codec import dumps
 from schemas.records import Alert
 

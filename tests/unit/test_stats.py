@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.stats import alpha_for_half_life, binomial_sf, ewma, poisson_sf, seasonal_factor
+from monitor.core.stats import alpha_for_half_life, binomial_sf, ewma, poisson_sf, seasonal_factor
 
 
 def poisson_sf_exact(k: int, lam: float) -> float:

@@ -1,4 +1,4 @@
-"""``monitor.vader_fast`` gives exactly the reference ``vaderSentiment`` compound score.
+"""``monitor.core.vader_fast`` gives exactly the reference ``vaderSentiment`` compound score.
 
 The corpus is built to reach every rule of the reference: lexicon words, boosters and dampeners
 (also in ALL CAPS and as "kind of"/"sort of"), negations ("not", "n't", "no", "never so",
@@ -23,8 +23,8 @@ from vaderSentiment.vaderSentiment import (
 )
 
 from bench.workload import TextGen
-from monitor.sentiment import compound, compound_scaled
-from monitor.vader_fast import FastVader
+from monitor.core.sentiment import compound, compound_scaled
+from monitor.core.vader_fast import FastVader
 
 REFERENCE = SentimentIntensityAnalyzer()
 FAST = FastVader()

@@ -1,0 +1,331 @@
+"""Detector decisions and the alert lifecycle (pure).
+
+Each detector turns numbers into a ``Finding`` (is the condition true now, how bad, with what
+evidence); ``advance`` runs the Alertmanager-like lifecycle: pending → firing (one record per
+episode, stable ``alert_id``) → resolved, with hold/clear counts against flapping and repeats only
+when severity rises or after the repeat interval. Everything is in event time, so replaying history
+gives the same decisions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final
+
+from monitor.core.stats import alpha_for_half_life, binomial_sf, ewma, poisson_sf, seasonal_factor
+from schemas.events import format_time_ms
+from schemas.records import SEVERITY_RANK, Alert, AlertType, Severity
+
+HOURS_PER_WEEK: Final = 168
+MINUTE_MS: Final = 60_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    active: bool
+    severity: Severity = "warning"
+    value: float = 0.0
+    baseline: float | None = None
+    score: float | None = None
+    threshold: float | None = None
+    window: str = ""
+    summary: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lifecycle:
+    hold_steps: int = 1
+    clear_steps: int = 3
+    repeat_ms: int = 4 * 3_600_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subject:
+    type: AlertType
+    key: str  # brand id or creator id: what one episode is about
+    brand: str | None = None
+    creator_id: str | None = None
+    community: str | None = None
+
+
+def advance(
+    state: dict[str, Any] | None,
+    subject: Subject,
+    finding: Finding,
+    *,
+    now_ms: int,
+    detected_at: str,
+    policy: Lifecycle,
+) -> tuple[dict[str, Any] | None, list[Alert]]:
+    """One lifecycle step for one subject; returns the new state and the records to emit."""
+    st = dict(state or {})
+    phase = st.get("phase", "ok")
+    out: list[Alert] = []
+
+    def record(status: str, f: Finding) -> Alert:
+        return Alert(
+            alert_id=st["alert_id"],
+            type=subject.type,
+            status=status,  # type: ignore[arg-type]  # "firing" | "resolved" by construction
+            severity=f.severity,
+            brand=subject.brand,
+            creator_id=subject.creator_id,
+            community=subject.community,
+            window=f.window,
+            value=f.value,
+            baseline=f.baseline,
+            score=f.score,
+            threshold=f.threshold,
+            event_time=format_time_ms(now_ms),
+            detected_at=detected_at,
+            summary=f.summary if status == "firing" else f"Resolved: {f.summary}",
+            evidence=f.evidence,
+        )
+
+    if finding.active:
+        st["clear"] = 0
+        if phase == "firing":
+            rose = SEVERITY_RANK[finding.severity] > SEVERITY_RANK[st["severity"]]
+            if rose or now_ms - st["sent_ms"] >= policy.repeat_ms:
+                st.update(severity=finding.severity, sent_ms=now_ms, last=_finding_dict(finding))
+                out.append(record("firing", finding))
+            else:
+                st["last"] = _finding_dict(finding)
+            return st, out
+        st["hold"] = st.get("hold", 0) + 1
+        st["phase"] = "pending"
+        if st["hold"] >= policy.hold_steps:
+            started = format_time_ms(now_ms)
+            st.update(
+                phase="firing",
+                alert_id=f"{subject.type}:{subject.key}:{started}",
+                severity=finding.severity,
+                sent_ms=now_ms,
+                last=_finding_dict(finding),
+            )
+            out.append(record("firing", finding))
+        return st, out
+    if phase == "firing":
+        st["clear"] = st.get("clear", 0) + 1
+        if st["clear"] >= policy.clear_steps:
+            last = Finding(**st["last"])
+            cleared = Finding(
+                **{**_finding_dict(last), "value": finding.value, "score": finding.score}
+            )
+            out.append(record("resolved", cleared))
+            return None, out
+        return st, out
+    return None, out
+
+
+def _finding_dict(f: Finding) -> dict[str, Any]:
+    return asdict(f)
+
+
+# --- mention spikes -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpikePolicy:
+    window_min: int = 15
+    min_count: int = 10
+    threshold: float = 1e-4
+    min_history_min: int = 6 * 60
+    half_life_min: float = 12 * 60
+    absolute_threshold: int | None = None
+    critical_threshold: float = 1e-8
+    seasonal_history_min: int = 14 * 24 * 60
+
+
+def spike_finding(
+    *, name: str, count: int, state: dict[str, Any], policy: SpikePolicy, minute: int
+) -> Finding:
+    """Mentions in the window against the brand's own history (EWMA x hour-of-week season)."""
+    window = f"{policy.window_min}m"
+    history = int(state.get("history", 0))
+    rate = float(state.get("rate", 0.0))
+    expected = rate * policy.window_min
+    if history >= policy.seasonal_history_min:
+        expected *= seasonal_factor(state.get("profile") or [], hour_of_week(minute))
+    expected = max(expected, 0.5)
+    score = poisson_sf(count, expected)
+    if policy.absolute_threshold is not None and count >= policy.absolute_threshold:
+        active = True
+    elif history < policy.min_history_min:
+        active = False  # cold start: not enough history to know what is usual
+    else:
+        active = count >= policy.min_count and score < policy.threshold
+    severity: Severity = "critical" if active and score < policy.critical_threshold else "warning"
+    ratio = count / expected
+    return Finding(
+        active=active,
+        severity=severity,
+        value=count,
+        baseline=round(expected, 3),
+        score=score,
+        threshold=policy.threshold,
+        window=window,
+        summary=f"{name}: {count} mentions in {policy.window_min} min, "
+        f"{ratio:.1f}x the usual {expected:.1f}",
+    )
+
+
+def spike_learn(
+    state: dict[str, Any], minute_count: int, minute: int, policy: SpikePolicy
+) -> dict[str, Any]:
+    """Fold one judged minute into the baseline; spikes are capped so they don't teach the norm."""
+    rate = state.get("rate")
+    capped = minute_count if rate is None else min(minute_count, 3 * rate + 1)
+    # a plain running mean until the history is as long as the half-life: an EWMA started from
+    # its first value would carry that one minute's weight for hours
+    history = int(state.get("history", 0))
+    alpha = max(alpha_for_half_life(policy.half_life_min), 1.0 / (history + 1))
+    new_rate = ewma(rate, capped, alpha)
+    profile = list(state.get("profile") or [0.0] * HOURS_PER_WEEK)
+    slot = hour_of_week(minute)
+    profile[slot] = ewma(profile[slot] or None, capped, alpha_for_half_life(4 * 60))
+    return {
+        **state,
+        "rate": new_rate,
+        "history": history + 1,
+        "profile": profile,
+    }
+
+
+def hour_of_week(minute: int) -> int:
+    # epoch minute 0 was a Thursday; slot 0 = Monday 00:00 UTC
+    return ((minute // 60) + 72) % HOURS_PER_WEEK
+
+
+# --- creators -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GrowthPolicy:
+    min_pct: float = 10.0
+    min_abs: int = 500
+    usual_multiple: float = 4.0
+    micro_min: int = 1_000
+    micro_max: int = 100_000
+
+
+def growth_finding(doc: dict[str, Any], policy: GrowthPolicy) -> Finding:
+    """Micro creator whose followers grew >= min_pct and >= min_abs in 24 h, or far above usual."""
+    followers, g24, g24p, g7 = (
+        doc.get(k) for k in ("followers", "growth_24h", "growth_24h_pct", "growth_7d")
+    )
+    micro = followers is not None and policy.micro_min <= followers < policy.micro_max
+    if not micro or g24 is None:
+        return Finding(active=False, value=g24 or 0, window="24h")
+    usual = None if g7 is None else max(0.0, (g7 - g24) / 6)
+    big = g24 >= policy.min_abs and (g24p or 0) >= policy.min_pct
+    unusual = (
+        usual is not None
+        and usual > 0
+        and g24 >= policy.usual_multiple * usual
+        and g24 >= policy.min_abs / 2
+    )
+    active = big or unusual
+    severity: Severity = "critical" if big and (g24p or 0) >= 3 * policy.min_pct else "warning"
+    why = f"+{g24p:.1f}% in 24 h" if g24p is not None else f"+{g24} in 24 h"
+    usual_txt = f", usual {usual:.0f}/day" if usual else ""
+    return Finding(
+        active=active,
+        severity=severity,
+        value=g24,
+        baseline=None if usual is None else round(usual, 2),
+        score=g24p,
+        threshold=policy.min_pct,
+        window="24h",
+        summary=f"{doc['creator_id']}: audience {why} "
+        f"({g24:+,} to {followers:,} followers{usual_txt})",
+        evidence={
+            "followers": followers,
+            "growth_24h": g24,
+            "growth_24h_pct": g24p,
+            "growth_7d": g7,
+        },
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SentimentPolicy:
+    min_comments: int = 20
+    min_share_rise: float = 0.2
+    threshold: float = 1e-3
+    floor_share: float = 0.02
+    # A community with little history is not assumed to be all sunshine: its baseline share is
+    # shrunk toward a typical share, as if it had prior_weight comments at prior_share negative.
+    prior_share: float = 0.25
+    prior_weight: float = 20.0
+
+
+def sentiment_finding(
+    *,
+    label: str,
+    negative_now: int,
+    total_now: int,
+    negative_before: int,
+    total_before: int,
+    window: str,
+    policy: SentimentPolicy,
+) -> Finding:
+    """Share of negative items now vs before, judged with a binomial upper tail."""
+    shrunk = (negative_before + policy.prior_share * policy.prior_weight) / (
+        total_before + policy.prior_weight
+    )
+    base = max(policy.floor_share, shrunk)
+    share = negative_now / total_now if total_now else 0.0
+    score = binomial_sf(negative_now, total_now, base) if total_now else 1.0
+    active = (
+        total_now >= policy.min_comments
+        and share - base >= policy.min_share_rise
+        and score < policy.threshold
+    )
+    severity: Severity = "critical" if active and share >= 0.6 else "warning"
+    return Finding(
+        active=active,
+        severity=severity,
+        value=round(share, 4),
+        baseline=round(base, 4),
+        score=score,
+        threshold=policy.threshold,
+        window=window,
+        summary=f"{label}: {share:.0%} negative in {window} "
+        f"({negative_now}/{total_now}), usually {base:.0%}",
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngagementPolicy:
+    min_interactions: int = 200
+    multiple: float = 5.0
+    threshold: float = 1e-6
+
+
+def engagement_finding(
+    doc: dict[str, Any], usual_per_hour: float, policy: EngagementPolicy, micro: GrowthPolicy
+) -> Finding:
+    followers = doc.get("followers")
+    value = int(doc.get("interactions_1h") or 0)
+    expected = max(usual_per_hour, 1.0)
+    is_micro = followers is not None and micro.micro_min <= followers < micro.micro_max
+    score = poisson_sf(value, expected)
+    active = (
+        is_micro
+        and value >= policy.min_interactions
+        and value >= policy.multiple * expected
+        and score < policy.threshold
+    )
+    return Finding(
+        active=active,
+        severity="warning",
+        value=value,
+        baseline=round(usual_per_hour, 2),
+        score=score,
+        threshold=policy.threshold,
+        window="1h",
+        summary=f"{doc['creator_id']}: {value:,} interactions in 1 h, "
+        f"{value / expected:.1f}x the usual {usual_per_hour:.0f}",
+    )

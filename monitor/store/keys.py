@@ -1,0 +1,184 @@
+"""Every Redis key name and TTL in one place.
+
+All keys of one creator (or community, or brand) share a Redis Cluster hash tag ``{...}`` so a
+creator's state lives on one slot. Names are built by functions, never by pasting user input into a
+pattern: ids are only ever used as exact key parts, never in KEYS/SCAN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+MINUTE_MS: Final = 60_000
+HOUR_MS: Final = 3_600_000
+DAY_MS: Final = 86_400_000
+
+# Minute buckets serve 1 h windows, for the tables and for detectors that may trail the watermark
+# (input topics racing each other): keep six hours of them in event time.
+MINUTE_KEEP_MS: Final = 6 * HOUR_MS
+MINUTE_TTL_S: Final = 8 * 3600
+# Creator detectors judge closed steps of this size; the Lua script marks creators per step.
+# Due scores of changed creators: version - 2**50, below every watermark, oldest change first.
+DUE_CHANGED: Final = -(2**50)
+DETECT_STEP_MS: Final = 5 * MINUTE_MS
+# Slack on top of retention for hour buckets, dedup sets and post snapshots (wall-clock TTLs).
+TTL_SLACK_S: Final = 24 * 3600
+ALERT_STREAM_MAXLEN: Final = 10_000
+EVIDENCE_KEEP: Final = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Key builder bound to one prefix (namespace + ``sm:``)."""
+
+    prefix: str
+
+    # --- global -------------------------------------------------------------------------------
+    @property
+    def watermark(self) -> str:
+        return f"{self.prefix}wm"
+
+    @property
+    def offsets(self) -> str:
+        """Hash ``topic:partition`` -> last offset applied (the exactly-once guard)."""
+        return f"{self.prefix}offsets"
+
+    @property
+    def partition_watermarks(self) -> str:
+        """Hash ``topic:partition`` -> newest event time seen on that partition."""
+        return f"{self.prefix}pwm"
+
+    @property
+    def stats(self) -> str:
+        return f"{self.prefix}stats"
+
+    @property
+    def creators(self) -> str:
+        """Sorted set of every creator, scored by its newest event time."""
+        return f"{self.prefix}creators"
+
+    @property
+    def communities(self) -> str:
+        return f"{self.prefix}communities"
+
+    @property
+    def refreshed(self) -> str:
+        """Hash with the watermark the leaderboards were last fully refreshed at."""
+        return f"{self.prefix}lb:refreshed"
+
+    @property
+    def due(self) -> str:
+        """Sorted set creator -> when its metric document is due (store/lua/leaderboard.lua).
+
+        Scores below zero: its state changed (``DUE_CHANGED + version``, oldest first); otherwise
+        the watermark at which a window edge passes its data.
+        """
+        return f"{self.prefix}lb:due"
+
+    @property
+    def version(self) -> str:
+        """Counter bumped by every batch that changed state: orders the writers of documents."""
+        return f"{self.prefix}lb:ver"
+
+    @property
+    def rules(self) -> str:
+        """Hash brand -> public rule JSON (webhook masked), mirrored by the workers."""
+        return f"{self.prefix}rules"
+
+    @property
+    def alerts_stream(self) -> str:
+        return f"{self.prefix}alerts"
+
+    @property
+    def deadletter_counts(self) -> str:
+        return f"{self.prefix}deadletters"
+
+    def leaderboard(
+        self, metric: str, *, tier: str | None = None, community: str | None = None
+    ) -> str:
+        if tier is not None:
+            return f"{self.prefix}lb:{metric}:tier:{tier}"
+        if community is not None:
+            return f"{self.prefix}lb:{metric}:g:{{{community}}}"
+        return f"{self.prefix}lb:{metric}"
+
+    # --- per creator --------------------------------------------------------------------------
+    def creator(self, creator_id: str) -> str:
+        """Base of a creator's keys; the Lua script appends the same suffixes as below."""
+        return f"{self.prefix}c:{{{creator_id}}}"
+
+    def creator_meta(self, creator_id: str) -> str:
+        return f"{self.creator(creator_id)}:meta"
+
+    def creator_doc(self, creator_id: str) -> str:
+        """The creator's metrics as last computed (JSON), read by leaderboard listings."""
+        return f"{self.creator(creator_id)}:doc"
+
+    def community(self, community: str) -> str:
+        return f"{self.prefix}g:{{{community}}}"
+
+    def brand(self, brand: str) -> str:
+        return f"{self.prefix}b:{{{brand}}}"
+
+    # --- brands (read by the web view) ---------------------------------------------------------
+    @property
+    def brands(self) -> str:
+        """Sorted set of every brand with a mention, scored by its newest mention time."""
+        return f"{self.prefix}brands"
+
+    def brand_minutes(self, brand: str, day_index: int) -> str:
+        """Hash of one event-time day: ``<minute index>`` and ``neg:<minute index>`` -> mentions."""
+        return f"{self.brand(brand)}:d:{day_index}"
+
+    def brand_creators(self, brand: str, day_index: int) -> str:
+        """Hash of one event-time day: creator_id -> mentions."""
+        return f"{self.brand(brand)}:cr:{day_index}"
+
+    def brand_evidence(self, brand: str) -> str:
+        """Sorted set of the newest mentions (JSON), scored by event time."""
+        return f"{self.brand(brand)}:evidence"
+
+    def brand_state(self, brand: str) -> str:
+        """Hash the detector keeps: ``baseline``, ``window_min``, ``updated_ms``."""
+        return f"{self.brand(brand)}:state"
+
+    # --- Slack notifier ---------------------------------------------------------------------
+    def notified(self, marker: str) -> str:
+        """Set (value "1", TTL ``NOTIFIED_TTL_S``) once an alert record reached Slack or stdout.
+
+        ``marker`` is ``alert_id|status|severity|event_time``: one alert record, so a restart
+        skips what was delivered while repeats and escalations of an episode still go out.
+        """
+        return f"{self.prefix}notified:{marker}"
+
+
+def hour_hash(base: str, day_index: int) -> str:
+    """Hour buckets of one event-time day: fields ``<metric>:<hour index>``."""
+    return f"{base}:h:{day_index}"
+
+
+def minute_hash(base: str, hour_index: int) -> str:
+    """Minute buckets of one event-time hour: fields ``<metric>:<minute index>``."""
+    return f"{base}:m:{hour_index}"
+
+
+def followers_zset(base: str) -> str:
+    return f"{base}:fs"
+
+
+def posts_hash(base: str) -> str:
+    return f"{base}:posts"
+
+
+def posts_by_created(base: str) -> str:
+    return f"{base}:pct"
+
+
+def members_set(base: str) -> str:
+    return f"{base}:members"
+
+
+# The notifier's delivered-alert markers outlive the alerts topic's default 7-day retention, so
+# any record a restart (or a group offset reset) can re-read is still recognised as delivered.
+NOTIFIED_TTL_S: Final = 8 * 24 * 3600

@@ -1,0 +1,135 @@
+-- Read what the metrics need for many creators in one call (monitor/store/creators.py: creator_states).
+--
+-- One script instead of ~10 commands per creator: the client pays per command, Redis does not.
+-- ARGV[1..4] = newest, at-24h and at-7d score bounds of the follower snapshots, and the horizon;
+-- ARGV[5] = hash key suffixes read with HGETALL (posts, hour and minute buckets), comma-separated;
+-- ARGV[6] = the follower zset suffix;
+-- ARGV[7] = '' or the detectors' history as hour indices "b_lo,b_hi,u_lo,u_hi" (half-open): the
+--   sums of neg and cm over [b_lo, b_hi), the sum of int over [u_lo, u_hi) and the first hour of
+--   that range holding an int field. Summed here so a week of hour buckets never crosses the wire.
+-- ARGV[8] = '' or "n_h,h_lo,h_hi,n_m,m_lo,m_hi": the hashes after the posts are n_h hour hashes
+--   then n_m minute hashes; return each kind summed over its window [lo, hi] (bucket indices)
+--   as one field per metric at the window's oldest bucket holding data. Every window sum, and
+--   the oldest bucket, stay what the buckets give; a few fields cross the wire instead of hundreds.
+--   The posts hash likewise becomes {count, interactions, oldest created (or -1)} for posts
+--   created in (now - 24 h, now], then the same for 7 d (monitor/core/metrics.py: post_windows).
+-- ARGV[9..] = creator key bases (monitor/store/keys.py).
+-- Returns per creator: {meta, newest, at_24h, at_7d, after_24h, after_7d, history, hash 1, ...}:
+-- snapshots as 0 or 1 members (after_*: the oldest one newer than the bound), hashes as flat
+-- arrays, history as {neg, cm, int, first int hour or -1} (empty without ARGV[7]).
+
+local now, at24, at7, horizon = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local suffixes = {}
+for s in string.gmatch(ARGV[5], '[^,]+') do suffixes[#suffixes + 1] = s end
+local FS = ARGV[6]
+local HOUR, DAY = 3600000, 86400000
+local floor = math.floor
+
+local spec = {}
+for n in string.gmatch(ARGV[7], '[^,]+') do spec[#spec + 1] = tonumber(n) end
+
+-- hour fields grouped per day hash: {day, {field, ...}, {metric, ...}, {hour, ...}}
+local plan = {}
+if #spec == 4 then
+  local by_day, order = {}, {}
+  local function want(metric, h)
+    local day = floor(h * HOUR / DAY)
+    local g = by_day[day]
+    if not g then g = {day, {}, {}, {}}; by_day[day] = g; order[#order + 1] = g end
+    g[2][#g[2] + 1] = string.format('%s:%d', metric, h)
+    g[3][#g[3] + 1] = metric
+    g[4][#g[4] + 1] = h
+  end
+  for h = spec[1], spec[2] - 1 do want('neg', h); want('cm', h) end
+  for h = spec[3], spec[4] - 1 do want('int', h) end
+  plan = order
+end
+
+local function history(base)
+  if #spec ~= 4 then return {} end
+  local neg, cm, int, first = 0, 0, 0, -1
+  for _, g in ipairs(plan) do
+    local values = redis.call('HMGET', string.format('%s:h:%d', base, g[1]), unpack(g[2]))
+    for j, v in ipairs(values) do
+      if v then
+        local m, n = g[3][j], tonumber(v)
+        if m == 'neg' then neg = neg + n
+        elseif m == 'cm' then cm = cm + n
+        else
+          int = int + n
+          if first == -1 or g[4][j] < first then first = g[4][j] end
+        end
+      end
+    end
+  end
+  return {neg, cm, int, first}
+end
+
+local win = {}
+for n in string.gmatch(ARGV[8], '[^,]+') do win[#win + 1] = tonumber(n) end
+
+-- in-window fields of several hashes summed per metric, keyed at the oldest index seen
+local function summed(base, from, count, lo, hi)
+  local sums, order, oldest = {}, {}, nil
+  for k = from, from + count - 1 do
+    local flat = redis.call('HGETALL', base .. suffixes[k])
+    for j = 1, #flat, 2 do
+      local metric, idx = string.match(flat[j], '^(.*):(%-?%d+)$')
+      idx = tonumber(idx)
+      if idx and idx >= lo and idx <= hi then
+        if not sums[metric] then sums[metric] = 0; order[#order + 1] = metric end
+        sums[metric] = sums[metric] + tonumber(flat[j + 1])
+        if not oldest or idx < oldest then oldest = idx end
+      end
+    end
+  end
+  local out = {}
+  for _, metric in ipairs(order) do
+    out[#out + 1] = string.format('%s:%d', metric, oldest)
+    out[#out + 1] = sums[metric]
+  end
+  return out
+end
+
+local now_n = tonumber(now)
+local function post_sums(base)
+  local flat = redis.call('HGETALL', base .. suffixes[1])
+  local c24, i24, o24, c7, i7, o7 = 0, 0, -1, 0, 0, -1
+  for j = 2, #flat, 2 do
+    local created, _, total = string.match(flat[j], '^(%-?%d+)|(%-?%d+)|(%-?%d+)$')
+    created, total = tonumber(created), tonumber(total)
+    if created and created <= now_n and created > now_n - 7 * DAY then
+      c7, i7 = c7 + 1, i7 + total
+      if o7 == -1 or created < o7 then o7 = created end
+      if created > now_n - DAY then
+        c24, i24 = c24 + 1, i24 + total
+        if o24 == -1 or created < o24 then o24 = created end
+      end
+    end
+  end
+  return {c24, i24, o24, c7, i7, o7}
+end
+
+local out = {}
+for i = 9, #ARGV do
+  local base = ARGV[i]
+  local fs = base .. FS
+  local r = {
+    redis.call('HGETALL', base .. ':meta'),
+    redis.call('ZREVRANGEBYSCORE', fs, now, horizon, 'LIMIT', 0, 1),
+    redis.call('ZREVRANGEBYSCORE', fs, at24, horizon, 'LIMIT', 0, 1),
+    redis.call('ZREVRANGEBYSCORE', fs, at7, horizon, 'LIMIT', 0, 1),
+    redis.call('ZRANGEBYSCORE', fs, '(' .. at24, '+inf', 'LIMIT', 0, 1),
+    redis.call('ZRANGEBYSCORE', fs, '(' .. at7, '+inf', 'LIMIT', 0, 1),
+    history(base),
+  }
+  if #win == 6 then
+    r[#r + 1] = post_sums(base)
+    r[#r + 1] = summed(base, 2, win[1], win[2], win[3])
+    r[#r + 1] = summed(base, 2 + win[1], win[4], win[5], win[6])
+  else
+    for _, s in ipairs(suffixes) do r[#r + 1] = redis.call('HGETALL', base .. s) end
+  end
+  out[#out + 1] = r
+end
+return out
