@@ -3,7 +3,7 @@
 vaderSentiment already rounds the compound score to four decimals, so the integer form loses
 nothing and float summation order can never change a table. The scores come from
 ``monitor.core.vader_fast``, which gives the reference's compound score to the last bit
-several times faster (tests/unit/test_vader_fast.py holds it to ``vaderSentiment`` on a
+several times faster (tests/unit/core/test_vader_fast.py holds it to ``vaderSentiment`` on a
 varied corpus).
 """
 

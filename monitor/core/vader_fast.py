@@ -5,8 +5,8 @@ in the number of words) and builds the emoji-free text one character at a time. 
 rules step by step, in the same order of float operations, but looks at each token once: a token's
 facts (punctuation-stripped form, lower case, lexicon valence, booster, negation, ALL CAPS) are
 cached, since comment vocabularies are small. Only the compound score is computed; ``pos``/``neg``/
-``neu`` are not needed by the monitor. ``tests/unit/test_vader_fast.py`` holds it to the reference
-on a varied corpus (emoji, negations, caps, punctuation, "but", idioms).
+``neu`` are not needed by the monitor. ``tests/unit/core/test_vader_fast.py`` holds it to the
+reference on a varied corpus (emoji, negations, caps, punctuation, "but", idioms).
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ from schemas.events import format_time_ms, parse_time_ms
 
 # How children run ``monitor <args>`` (a harness may point it at another entry point).
 MONITOR_CMD: list[str] = [sys.executable, "-m", "monitor"]
-REPO: Final = Path(__file__).resolve().parent.parent
+REPO: Final = Path(__file__).resolve().parents[2]
 HOST: Final = "127.0.0.1"
 FIRST_PORTS: Final = {"kafka": 19092, "redis": 16379, "web": 18080}
 STOP_TIMEOUT_S: Final = 10.0

@@ -43,7 +43,7 @@ from schemas.events import (
     parse_time_ms,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 GEN_SCRIPT = REPO / "scripts" / "gen-schemas"
 KINDS: tuple[EventKind, ...] = get_args(EventKind)
 
