@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from monitor.ingest.plan import BatchPlan, MentionMatcher, RawRecord, plan_batch
 from monitor.kafka.topics import DEADLETTER
 from monitor.logs import get_logger
+from monitor.retry import retry
 from monitor.settings import Settings
 from monitor.store.apply import TableStore
 from schemas.events import Rejection, format_time_ms
@@ -80,7 +81,7 @@ class IngestPipeline:
         emitted = asyncio.ensure_future(self._emit(plan))
         try:
             result = await self._store.apply(plan)
-        except RedisError as exc:  # not transient (with_retry waits those out): e.g. OOM
+        except RedisError as exc:  # not transient (retry waits those out): e.g. OOM
             log.exception("batch apply refused by redis; dead-lettering the batch")
             await emitted
             await self._dead_letter_all(records, exc)
@@ -97,15 +98,9 @@ class IngestPipeline:
 
     async def _send(self, out: Sequence[Outgoing]) -> None:
         """Produce until the broker has it all; a broker restart only delays the batch."""
-        delay = 0.2
-        while True:
-            try:
-                await self._sender.send_many(out)
-                return
-            except KafkaError as exc:
-                log.warning("kafka send failed, retrying", error=type(exc).__name__, delay_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+        await retry(
+            "send", lambda: self._sender.send_many(out), transient=(KafkaError,), base_s=0.2
+        )
 
     async def _emit(self, plan: BatchPlan) -> None:
         out: list[Outgoing] = [

@@ -50,7 +50,6 @@ from monitor.logs import get_logger
 from monitor.notify.slack import (
     Answer,
     Verdict,
-    backoff_delay,
     build_message,
     fingerprint,
     judge,
@@ -58,6 +57,7 @@ from monitor.notify.slack import (
     parse_retry_after,
     redact,
 )
+from monitor.retry import backoff_delay, retry
 from monitor.settings import Secret, Settings
 from monitor.store.keys import NOTIFIED_TTL_S, Keys
 from schemas.codec import dumps
@@ -489,18 +489,16 @@ class Notifier:
 
     # --- Redis and the dead-letter topic ---------------------------------------------------------
     async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        deadline = self._clock() + self._settings.redis_retry_max_s
-        attempt = 0
-        while True:
-            try:
-                return await call()
-            except (RedisError, OSError) as exc:
-                if self._clock() >= deadline:
-                    raise
-                wait = backoff_delay(attempt, base_s=0.2, max_s=5.0, rng=self._rng)
-                log.warning("redis call failed; retrying", what=what, error=type(exc).__name__)
-                await asyncio.sleep(wait)
-                attempt += 1
+        return await retry(
+            what,
+            call,
+            transient=(RedisError, OSError),
+            base_s=0.2,
+            max_delay_s=5.0,
+            give_up_after_s=self._settings.redis_retry_max_s,
+            clock=self._clock,
+            rng=self._rng,
+        )
 
     async def _already_done(self, markers: list[str]) -> list[bool]:
         if not markers:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from email.utils import parsedate_to_datetime
@@ -367,12 +366,6 @@ def parse_retry_after(value: str | None, *, now_s: float | None = None) -> float
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
-def backoff_delay(attempt: int, *, base_s: float, max_s: float, rng: random.Random) -> float:
-    """Exponential backoff with equal jitter: half the step fixed, half random."""
-    step = min(max_s, base_s * float(2 ** min(attempt, 30)))
-    return step / 2 + rng.uniform(0, step / 2)
-
-
 # --- webhook URLs are credentials -------------------------------------------------------------
 
 
@@ -402,7 +395,6 @@ __all__ = [
     "SECTION_MAX",
     "Answer",
     "Verdict",
-    "backoff_delay",
     "build_message",
     "escape",
     "fallback_text",

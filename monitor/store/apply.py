@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import random
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -15,6 +13,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from monitor.ingest.plan import BatchPlan
 from monitor.logs import get_logger
+from monitor.retry import retry
 from monitor.settings import Settings
 from monitor.store.keys import (
     DETECT_STEP_MS,
@@ -47,29 +46,6 @@ def _as_list(value: Any) -> list[str]:
     return list(value) if isinstance(value, list) else []
 
 
-async def with_retry(what: str, call: Any, *, max_delay_s: float) -> Any:
-    """Await ``call()`` until Redis answers, backing off with jitter; never gives up.
-
-    Safe for the batch script because its offset guard makes a repeat a no-op.
-    """
-    delay = 0.1
-    attempt = 0
-    while True:
-        try:
-            return await call()
-        except TRANSIENT as exc:
-            attempt += 1
-            log.warning(
-                "redis unavailable, retrying",
-                op=what,
-                attempt=attempt,
-                error=type(exc).__name__,
-                delay_s=round(delay, 2),
-            )
-            await asyncio.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, max_delay_s)
-
-
 class TableStore:
     def __init__(self, redis: aioredis.Redis, keys: Keys, settings: Settings) -> None:
         self._redis = redis
@@ -91,18 +67,21 @@ class TableStore:
         }
 
     async def watermark(self) -> int:
-        raw = await with_retry(
+        raw = await retry(
             "get_watermark",
             lambda: self._redis.get(self._keys.watermark),
+            transient=TRANSIENT,
             max_delay_s=self._settings.redis_retry_max_s,
         )
         return int(raw or 0)
 
     async def apply(self, plan: BatchPlan) -> BatchResult:
         request = dumps({**self._static, **plan.request(), "wall_ms": int(time.time() * 1000)})
-        raw = await with_retry(
+        # Retried for ever: the offset guard makes a repeat of an applied batch a no-op.
+        raw = await retry(
             "apply_batch",
             lambda: self._script(args=[self._keys.prefix, request]),
+            transient=TRANSIENT,
             max_delay_s=self._settings.redis_retry_max_s,
         )
         out = loads(raw)

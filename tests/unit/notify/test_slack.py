@@ -16,7 +16,6 @@ from monitor.notify.slack import (
     HEADER_MAX,
     SECTION_MAX,
     Answer,
-    backoff_delay,
     build_message,
     escape,
     fingerprint,
@@ -27,6 +26,7 @@ from monitor.notify.slack import (
     redact,
     truncate,
 )
+from monitor.retry import backoff_delay
 from monitor.settings import Secret
 from schemas.codec import dumps
 from schemas.records import Alert
