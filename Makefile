@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit integration services services-down dev bench clean
+.PHONY: install test lint typecheck unit integration services services-down tools dev bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,15 +27,20 @@ services:
 services-down:
 	scripts/services down
 
+# What the tests drive besides the services: Debian's chromium and docker-compose (apt, if missing).
+tools:
+	scripts/services tools
+
 unit: install
 	$(BIN)/pytest tests/unit -q
 
 integration: install services
 	$(BIN)/pytest tests/integration -q
 
-# The README's test command: lint, types, then every test against real Kafka and Redis.
-test: install services lint typecheck
-	$(BIN)/pytest -q
+# The README's test command: lint, types, then every test against real Kafka and Redis, with
+# the coverage of what the test process ran.
+test: install services tools lint typecheck
+	$(BIN)/pytest -q --cov --cov-report=term
 
 # The README's run command: broker, Redis, worker, notifier, web view and a live feed, Ctrl-C stops all.
 dev: install

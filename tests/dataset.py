@@ -225,7 +225,7 @@ def build() -> Dataset:
     wrong_type = orjson.dumps(
         {**_aud("tiktok:bob", 1, ts(d(hours=-1)), None, "a-wt"), "followers": "12"}
     )
-    malformed = [
+    malformed: list[tuple[str, bytes | None, bytes, str]] = [
         ("social.comments", b"tiktok:bob", b"{not json", "invalid_json"),
         ("social.comments", b"tiktok:bob", b'{"text": "\xff\xfe"}', "invalid_utf8"),
         ("social.comments", b"tiktok:bob", too_long, "text_too_long"),

@@ -132,7 +132,7 @@ async def read_topic(settings: Settings, topic: str, *, timeout_ms: int = 2000) 
     )
     await consumer.start()
     try:
-        out = []
+        out: list[Any] = []
         while True:
             batch = await consumer.getmany(timeout_ms=timeout_ms)
             if not batch:
@@ -161,6 +161,6 @@ async def wait_caught_up(
         wm = await redis.get(keys.watermark)
         applied, late = await redis.hmget(keys.stats, ["applied", "late"])
         progress = f"{wm or 0}:{applied or 0}:{late or 0}"
-        return progress == await redis.hget(keys.refreshed, "progress")
+        return bool(progress == await redis.hget(keys.refreshed, "progress"))
 
     await wait_for(refreshed, timeout=30, interval=0.3, what="leaderboards to be refreshed")

@@ -19,7 +19,9 @@ async def test_records_land_once_in_order_on_the_partition_a_keyed_send_picks(
     sender = BatchSender(settings)
     dl, posts = settings.topic("monitor.deadletter"), settings.topic("social.posts")
     big = b"x" * (BATCH_BYTES + 1000)  # larger than a batch: sent on its own
-    records = [(dl, f"creator{i % 37}".encode(), f"v{i}".encode()) for i in range(3000)]
+    records: list[tuple[str, bytes | None, bytes]] = [
+        (dl, f"creator{i % 37}".encode(), f"v{i}".encode()) for i in range(3000)
+    ]
     records += [(dl, None, b"no key"), (dl, b"creator5", big), (posts, b"creator5", b"rekeyed")]
     try:
         await sender.send_many(records)

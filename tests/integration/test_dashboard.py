@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
+from tests.conftest import settings_env_for
 from tests.helpers import REPO
 from tests.integration.test_web import (
     TEST_BRAND,
@@ -25,7 +26,6 @@ from tests.integration.test_web import (
     add_alert,
     alert_doc,
     feed_and_serve,
-    settings_env_for,
 )
 
 pytestmark = pytest.mark.integration

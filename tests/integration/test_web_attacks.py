@@ -33,6 +33,7 @@ from monitor.settings import Settings, load_settings
 from monitor.web import api as web_api
 from monitor.web import app as web_app
 from monitor.web import sse as web_sse
+from tests.conftest import settings_env_for
 from tests.helpers import Proc, wait_for
 from tests.integration.test_web import (
     TEST_BRAND,
@@ -42,7 +43,6 @@ from tests.integration.test_web import (
     add_alert,
     alert_doc,
     feed_and_serve,
-    settings_env_for,
     start_web,
 )
 from tests.support import OwnRedis

@@ -68,7 +68,7 @@ def _word(rng: random.Random) -> str:
         w = rng.choice(("(", "'", '"', "*", "-", "#")) + w + rng.choice((")", "'", '"', ",", "."))
     if rng.random() < 0.08:
         w += rng.choice(EMOJI)  # glued, as people type
-    return w + rng.choice(PUNCT)
+    return str(w) + rng.choice(PUNCT)
 
 
 def corpus(n: int, seed: int = 20261120) -> list[str]:

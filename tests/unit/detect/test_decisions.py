@@ -31,7 +31,7 @@ def run(
     findings: list[Finding], policy: Lifecycle, step_ms: int = 60_000
 ) -> list[tuple[str, str, str]]:
     state: dict[str, Any] | None = None
-    out = []
+    out: list[tuple[str, str, str]] = []
     for i, f in enumerate(findings):
         state, records = advance(
             state,

@@ -46,7 +46,8 @@ async def test_rounds_are_paced_to_the_share_and_the_progress_marked_once_comple
 async def test_the_same_progress_is_not_marked_twice_and_an_empty_table_never() -> None:
     rounds = [RefreshRound("9:5:0", 0, True), RefreshRound("9:5:0", 0, True)]
     fake = Rounds([*rounds, RefreshRound("0:0:0", 0, True), RefreshRound("12:6:0", 1, True)], 0.1)
-    refresher, slept = _refresher(fake, []), []
+    slept: list[float] = []
+    refresher = _refresher(fake, slept)
     for _ in range(4):
         await refresher.run_once()
     assert fake.marked == ["9:5:0", "12:6:0"]
