@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import socket
@@ -10,16 +9,18 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from monitor.kafka.topics import INPUT_TOPICS, delete_namespace_topics, topic_partitions
 from monitor.settings import Settings, load_settings
+from monitor.sim.produce import Delivery, RatePacer, Record
+from monitor.sim.produce import produce as sim_produce
+from monitor.store.keys import namespace_pattern
 
 KAFKA = os.environ.get("BENCH_KAFKA", "127.0.0.1:9092")
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
@@ -112,7 +113,7 @@ async def delete_namespace(settings: Settings, redis: aioredis.Redis | None) -> 
 
 async def wipe_redis(redis: aioredis.Redis, namespace: str) -> None:
     batch: list[str] = []
-    async for key in redis.scan_iter(match=f"{namespace}*", count=5000):
+    async for key in redis.scan_iter(match=namespace_pattern(namespace), count=5000):
         batch.append(key)
         if len(batch) >= 5000:
             await redis.unlink(*batch)
@@ -151,15 +152,6 @@ async def reset_group(settings: Settings, tps: Sequence[TopicPartition]) -> None
         await consumer.stop()
 
 
-@dataclass(slots=True)
-class Sent:
-    """Where and when the broker appended one record."""
-
-    partition: int
-    offset: int
-    append_ms: int
-
-
 async def produce(
     settings: Settings,
     records: Iterable[tuple[str, bytes, bytes]],
@@ -169,39 +161,25 @@ async def produce(
 ) -> tuple[int, float, list[Any]]:
     """Send (contract topic, key, value) records; returns count, seconds and, if asked, metadata.
 
-    ``rate`` paces the feed (events/s, checked every 20 records).
+    ``rate`` paces the feed (events/s, checked every 20 records). Acks from the leader only and
+    big batches: the benchmark loads the topics, it does not test the producer.
     """
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka,
+    delivery = Delivery(
         acks=1,
         linger_ms=5 if rate else 50,
         max_batch_size=256 * 1024,
         max_request_size=4 * 1024 * 1024,
+        window=20_000,
     )
-    await producer.start()
-    n = 0
-    futures: list[Any] = []
-    pending: list[Any] = []
-    started = time.monotonic()
-    try:
-        for topic, key, value in records:
-            fut = await producer.send(settings.topic(topic), value, key=key)
-            n += 1
-            (futures if want_metadata else pending).append(fut)
-            if rate and n % 20 == 0:
-                ahead = n / rate - (time.monotonic() - started)
-                if ahead > 0:
-                    await asyncio.sleep(ahead)
-            if len(pending) >= 20_000:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending, *futures)
-        await producer.flush()
-    finally:
-        await producer.stop()
-    elapsed = time.monotonic() - started
-    meta = [f.result() for f in futures] if want_metadata else []
-    return n, elapsed, meta
+    pacer = RatePacer(rate, every=20) if rate else None
+    done = await sim_produce(
+        settings,
+        (Record(*record) for record in records),
+        pacer=pacer,
+        delivery=delivery,
+        want_metadata=want_metadata,
+    )
+    return done.count, done.seconds, done.metadata
 
 
 def tmp_dir() -> Path:

@@ -13,47 +13,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
 from monitor.brands.rules import parse_rules_toml
 from monitor.cli.rules import apply_rules
 from monitor.kafka.clients import kafka_client_options, make_redis
 from monitor.kafka.topics import ALERTS, create_topics, delete_namespace_topics
 from monitor.settings import Settings, replace
+from monitor.sim.produce import produce_events
 from monitor.sim.scenario import Scenario, standard, truth_json
-from monitor.store.keys import DETECT_STEP_MS, MINUTE_MS, Keys
+from monitor.store.keys import DETECT_STEP_MS, MINUTE_MS, Keys, namespace_pattern
 from schemas.codec import dumps, loads
 from schemas.events import parse_time_ms
-
-
-async def produce_events(
-    settings: Settings, events: Iterable[tuple[str, dict[str, Any]]], *, rate: float | None = None
-) -> int:
-    """Produce (contract topic, event) pairs keyed by creator; ``rate`` (events/s) paces a feed."""
-    producer = AIOKafkaProducer(**kafka_client_options(settings), acks="all", linger_ms=5)
-    await producer.start()
-    n = 0
-    started = time.monotonic()
-    try:
-        pending = []
-        for topic, event in events:
-            pending.append(
-                await producer.send(
-                    settings.topic(topic), dumps(event), key=event["creator_id"].encode()
-                )
-            )
-            n += 1
-            if rate and n % 50 == 0:
-                ahead = n / rate - (time.monotonic() - started)
-                if ahead > 0:
-                    await asyncio.sleep(ahead)
-            if len(pending) >= 5000:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
-    return n
 
 
 def _generate(settings: Settings, args: argparse.Namespace) -> int:
@@ -105,9 +76,9 @@ async def _wait_detected(settings: Settings, timeout_s: float) -> None:
     try:
         while time.monotonic() < deadline:
             wm = int(await redis.get(keys.watermark) or 0)
-            minute = int(await redis.get(f"{keys.prefix}det:minute") or -1)
-            step = int(await redis.get(f"{keys.prefix}det:step") or -1)
-            outbox = await redis.llen(f"{keys.prefix}det:outbox")
+            minute = int(await redis.get(keys.detect_minute) or -1)
+            step = int(await redis.get(keys.detect_step) or -1)
+            outbox = await redis.llen(keys.detect_outbox)
             if (
                 wm
                 and minute >= wm // MINUTE_MS - 1
@@ -186,7 +157,7 @@ async def _drop_namespace(settings: Settings) -> None:
     """Remove an evaluation's own topics and Redis keys (its namespace was made up for it)."""
     redis = make_redis(settings)
     try:
-        async for key in redis.scan_iter(match=f"{settings.namespace}*", count=1000):
+        async for key in redis.scan_iter(match=namespace_pattern(settings.namespace), count=1000):
             await redis.delete(key)
     finally:
         await redis.aclose()

@@ -10,7 +10,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from monitor.sim.traffic import Traffic, comment_text, generate
 from monitor.store.keys import HOUR_MS, MINUTE_MS
@@ -31,6 +31,10 @@ terms = ["globex", "#globex"]
 name = "Initech"
 terms = ["initech", "@initech"]
 """
+
+# The base traffic mentions the brands of RULES_TOML (one spelled so only a phrase term matches).
+BRAND_TERMS: Final = ("acme", "#globex", "initech", "Acme shoes")
+MENTION_RATE: Final = 0.03
 
 NEGATIVE = (
     "this is awful, really disappointed",
@@ -83,8 +87,8 @@ def standard(*, seed: int = 11, hours: int = 36, creators: int = 150) -> Scenari
         start=start,
         hours=hours,
         comments_per_hour=300,
-        brand_terms=("acme", "#globex", "initech", "Acme shoes"),
-        mention_rate=0.03,
+        brand_terms=BRAND_TERMS,
+        mention_rate=MENTION_RATE,
     )
     base = list(generate(traffic))
     rng = random.Random(seed + 1)

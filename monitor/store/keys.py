@@ -143,6 +143,22 @@ class Keys:
         """Hash the detector keeps: ``baseline``, ``window_min``, ``updated_ms``."""
         return f"{self.brand(brand)}:state"
 
+    # --- detector progress (monitor/detect/runner.py) -----------------------------------------
+    @property
+    def detect_minute(self) -> str:
+        """The last event-time minute the brand detectors have judged."""
+        return f"{self.prefix}det:minute"
+
+    @property
+    def detect_step(self) -> str:
+        """The last closed step (``DETECT_STEP_MS``) the creator detectors have judged."""
+        return f"{self.prefix}det:step"
+
+    @property
+    def detect_outbox(self) -> str:
+        """List of alerts decided but not yet delivered to Kafka."""
+        return f"{self.prefix}det:outbox"
+
     # --- Slack notifier ---------------------------------------------------------------------
     def notified(self, marker: str) -> str:
         """Set (value "1", TTL ``NOTIFIED_TTL_S``) once an alert record reached Slack or stdout.
@@ -151,6 +167,11 @@ class Keys:
         skips what was delivered while repeats and escalations of an episode still go out.
         """
         return f"{self.prefix}notified:{marker}"
+
+
+def namespace_pattern(namespace: str) -> str:
+    """SCAN pattern of every key of a namespace (its ``sm:`` keys and any other), to drop them."""
+    return f"{namespace}*"
 
 
 def hour_hash(base: str, day_index: int) -> str:

@@ -10,9 +10,10 @@ import orjson
 import pytest
 
 from monitor.brands.rules import parse_rules_toml
-from monitor.cli.feed import _wait_detected, produce_events, read_alerts, score
+from monitor.cli.feed import _wait_detected, read_alerts, score
 from monitor.cli.rules import apply_rules
 from monitor.kafka.topics import create_topics
+from monitor.sim.produce import produce_events
 from monitor.sim.scenario import standard
 from monitor.store.creators import Tables
 from monitor.store.keys import Keys

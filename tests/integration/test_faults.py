@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from monitor.cli.feed import produce_events
 from monitor.kafka.clients import make_redis
 from monitor.kafka.topics import INPUT_TOPICS, create_topics
 from monitor.settings import Settings, load_settings
+from monitor.sim.produce import produce_events
 from monitor.sim.traffic import Traffic, generate
 from monitor.store.keys import Keys
 from tests.helpers import Proc, wait_caught_up, wait_for

@@ -8,11 +8,12 @@ import aiohttp
 import pytest
 
 from monitor.brands.rules import parse_rules_toml
-from monitor.cli.feed import _wait_detected, produce_events
+from monitor.cli.feed import _wait_detected
 from monitor.cli.rules import apply_rules
 from monitor.kafka.clients import make_redis
 from monitor.kafka.topics import INPUT_TOPICS, create_topics
 from monitor.settings import load_settings, public_view
+from monitor.sim.produce import produce_events
 from monitor.sim.scenario import standard
 from tests.dataset import build
 from tests.helpers import event_records, produce, wait_caught_up, wait_for
