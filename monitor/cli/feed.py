@@ -21,7 +21,7 @@ from monitor.kafka.clients import kafka_client_options, make_redis
 from monitor.kafka.topics import ALERTS, create_topics, delete_namespace_topics
 from monitor.settings import Settings, replace
 from monitor.sim.produce import produce_events
-from monitor.sim.scenario import Scenario, standard, truth_json
+from monitor.sim.scenario import Scenario, iter_jsonl, standard, truth_json
 from monitor.store.keys import DETECT_STEP_MS, MINUTE_MS, Keys, namespace_pattern
 from schemas.codec import dumps, loads
 from schemas.events import parse_time_ms
@@ -33,8 +33,8 @@ def _generate(settings: Settings, args: argparse.Namespace) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         with (out / "events.jsonl").open("wb") as f:
-            for topic, event in sc.events:
-                f.write(dumps({"topic": topic, "event": event}) + b"\n")
+            for line in iter_jsonl(sc):
+                f.write(dumps(line) + b"\n")
         (out / "truth.json").write_bytes(dumps(truth_json(sc)))
         (out / "rules.toml").write_text(sc.rules_toml, encoding="utf-8")
         print(f"wrote {len(sc.events)} events, truth and rules to {out}")

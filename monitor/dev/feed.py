@@ -34,7 +34,7 @@ async def run_feed(settings: Settings, plan: LivePlan, stop: asyncio.Event) -> i
     cast = make_cast(plan)
     records = (keyed_by_creator(topic, ev, t) for t, topic, ev in live_events(plan, live_ms, cast))
     first_live: list[Record] = []
-    history = await produce(settings, _before(records, live_ms, first_live), stop=stop)
+    history = await produce(settings, history_part(records, live_ms, first_live), stop=stop)
     sent = history.count
     if not stop.is_set():
         say(
@@ -47,14 +47,16 @@ async def run_feed(settings: Settings, plan: LivePlan, stop: asyncio.Event) -> i
             itertools.chain(first_live, records),
             pacer=EventTimePacer(live_ms, plan.speed),
             stop=stop,
-            on_send=lambda record: _announce(cast, record),
+            on_send=lambda record: announce(cast, record),
         )
         sent += live.count
     say(f"feed: stopped after {sent:,} events")
     return 0
 
 
-def _before(records: Iterator[Record], at_ms: int, first_after: list[Record]) -> Iterator[Record]:
+def history_part(
+    records: Iterator[Record], at_ms: int, first_after: list[Record]
+) -> Iterator[Record]:
     """The records before ``at_ms``; the first one after it is put in ``first_after``."""
     for record in records:
         if record.at_ms is not None and record.at_ms >= at_ms:
@@ -63,7 +65,7 @@ def _before(records: Iterator[Record], at_ms: int, first_after: list[Record]) ->
         yield record
 
 
-def _announce(cast: Cast, record: Record) -> None:
+def announce(cast: Cast, record: Record) -> None:
     """Say what is planted as its first event goes out."""
     while cast.notes and record.at_ms is not None and cast.notes[0][0] <= record.at_ms:
         at, what = cast.notes.pop(0)

@@ -211,7 +211,7 @@ class DevSession:
         return 0
 
     def run(self) -> int:
-        lock = _lock(self.state)
+        lock = lock_state(self.state)
         _fresh(self.state)
         handlers = {
             s: signal.signal(s, self.sup.on_signal) for s in (signal.SIGINT, signal.SIGTERM)
@@ -238,7 +238,7 @@ class DevSession:
         return code
 
 
-def _lock(state: Path) -> IO[str]:
+def lock_state(state: Path) -> IO[str]:
     """One session per state folder: a second `monitor dev` would wipe the first one's data."""
     state.mkdir(parents=True, exist_ok=True)
     f = (state / "lock").open("a+")

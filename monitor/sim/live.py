@@ -13,17 +13,17 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
+from monitor.sim.events import audience, comment, platform_of, post_snapshot
 from monitor.sim.scenario import BRAND_TERMS, MENTION_RATE, NEGATIVE
-from monitor.sim.traffic import Traffic, comment_text, generate, make_creators
+from monitor.sim.traffic import Timed, Traffic, comment_text, generate, make_creators
 from monitor.store.keys import HOUR_MS, MINUTE_MS
-from schemas.events import format_time_ms, parse_time_ms
+from schemas.events import parse_time_ms
 
 BRANDS: Final = ("acme", "globex", "initech")
 BRAND_TEXT: Final = {"acme": "acme", "globex": "#globex", "initech": "initech"}
 CYCLE_MS: Final = 3 * HOUR_MS
-Timed = tuple[int, str, dict[str, Any]]  # (event time ms, contract topic, event)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,56 +66,92 @@ def make_cast(plan: LivePlan) -> Cast:
 def planted_cycle(cast: Cast, cycle: int, start_ms: int, rng: random.Random) -> list[Timed]:
     """One cycle of planted episodes in time order: a mention spike one minute in, a negative
     wave at 15 min, an audience surge at 30 min and a viral post at 50 min."""
-    out: list[Timed] = []
-
-    def base(creator: str, kind: str, n: int, t: int) -> dict[str, Any]:
-        return {
-            "event_id": f"dev-{cycle}-{kind}{n}",
-            "platform": creator.split(":")[0],
-            "creator_id": creator,
-            "community": cast.communities.get(creator, "travel"),
-            "created_at" if kind == "c" else "observed_at": format_time_ms(t),
-        }
-
-    def comments(creator: str, at: int, minutes: int, texts: Callable[[], str]) -> None:
-        for _ in range(40):
-            t = at + rng.randrange(minutes * MINUTE_MS) // 1000 * 1000
-            ev = base(creator, "c", len(out), t)
-            ev.update(comment_id=ev["event_id"], post_id=f"dev-{cycle}", text=texts())
-            ev["author_id"] = f"{ev['platform']}:fan{rng.randrange(10**6)}"
-            out.append((t, "social.comments", ev))
-
+    plant = _Cycle(cast, cycle, rng)
     brand = BRANDS[cycle % len(BRANDS)]
     at = start_ms + MINUTE_MS
     spiker = cast.talkers[cycle % len(cast.talkers)]
-    comments(spiker, at, 4, lambda: comment_text(rng, BRAND_TEXT[brand]))
+    plant.comments(spiker, at, 4, lambda: comment_text(rng, BRAND_TEXT[brand]))
     cast.notes.append((at, f"a mention spike for {brand} (40 mentions in 4 min)"))
 
     grumpy = cast.talkers[(cycle + 3) % len(cast.talkers)]
     at = start_ms + 15 * MINUTE_MS
-    comments(grumpy, at, 30, lambda: rng.choice(NEGATIVE))
+    plant.comments(grumpy, at, 30, lambda: rng.choice(NEGATIVE))
     cast.notes.append((at, f"a wave of negative comments on {grumpy}"))
 
     grower = cast.micro[(2 * cycle) % len(cast.micro)]
     at = start_ms + 30 * MINUTE_MS
     cast.surges.setdefault(grower, []).append((at, at + HOUR_MS, 1.35))
-    for k in range(1, 13):
-        t = at + k * 5 * MINUTE_MS
-        # followers 0: live_events() fills in the creator's count at t, grown by the surge
-        out.append((t, "social.audience", {**base(grower, "a", k, t), "followers": 0}))
+    plant.audience_surge(grower, at)
     cast.notes.append((at, f"an audience surge of {grower} (+35% in 1 h)"))
 
     viral = cast.micro[(2 * cycle + 1) % len(cast.micro)]
     at = start_ms + 50 * MINUTE_MS
-    for k in range(1, 7):
-        t = at + k * 10 * MINUTE_MS
-        post = base(viral, "p", k, t)
-        post.update(post_id=f"dev-viral-{cycle}", created_at=format_time_ms(at), text="blew up")
-        post.update(likes=900 * k, comments=80 * k, shares=120 * k)
-        out.append((t, "social.posts", post))
+    plant.viral_post(viral, at)
     cast.notes.append((at, f"a viral post by {viral}"))
-    out.sort(key=lambda x: (x[0], x[2]["event_id"]))
-    return out
+    plant.out.sort(key=lambda x: (x[0], x[2]["event_id"]))
+    return plant.out
+
+
+class _Cycle:
+    """The events of one cycle's episodes, with ids ``dev-<cycle>-<kind><n>``."""
+
+    def __init__(self, cast: Cast, cycle: int, rng: random.Random) -> None:
+        self.cast, self.cycle, self.rng = cast, cycle, rng
+        self.out: list[Timed] = []
+
+    def _id(self, kind: str, n: int) -> str:
+        return f"dev-{self.cycle}-{kind}{n}"
+
+    def _community(self, creator: str) -> str:
+        return self.cast.communities.get(creator, "travel")
+
+    def comments(self, creator: str, at: int, minutes: int, texts: Callable[[], str]) -> None:
+        """40 comments on ``creator`` within ``minutes`` from ``at``."""
+        for _ in range(40):
+            t = at + self.rng.randrange(minutes * MINUTE_MS) // 1000 * 1000
+            event_id = self._id("c", len(self.out))
+            text = texts()
+            event = comment(
+                event_id=event_id,
+                comment_id=event_id,
+                post_id=f"dev-{self.cycle}",
+                creator_id=creator,
+                author_id=f"{platform_of(creator)}:fan{self.rng.randrange(10**6)}",
+                text=text,
+                at_ms=t,
+                community=self._community(creator),
+            )
+            self.out.append((t, "social.comments", event))
+
+    def audience_surge(self, creator: str, at: int) -> None:
+        """A snapshot every 5 minutes for an hour; followers 0: live_events() fills in the
+        creator's count at that time, grown by the surge."""
+        for k in range(1, 13):
+            t = at + k * 5 * MINUTE_MS
+            snapshot = audience(
+                event_id=self._id("a", k),
+                creator_id=creator,
+                followers=0,
+                at_ms=t,
+                community=self._community(creator),
+            )
+            self.out.append((t, "social.audience", snapshot))
+
+    def viral_post(self, creator: str, at: int) -> None:
+        """A post created at ``at`` gaining thousands of interactions in the next hour."""
+        for k in range(1, 7):
+            t = at + k * 10 * MINUTE_MS
+            post = post_snapshot(
+                event_id=self._id("p", k),
+                post_id=f"dev-viral-{self.cycle}",
+                creator_id=creator,
+                created_ms=at,
+                at_ms=t,
+                counts=(900 * k, 80 * k, 120 * k),
+                text="blew up",
+                community=self._community(creator),
+            )
+            self.out.append((t, "social.posts", post))
 
 
 def live_events(plan: LivePlan, live_ms: int, cast: Cast) -> Iterator[Timed]:

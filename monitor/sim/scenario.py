@@ -6,13 +6,15 @@ Pure: builds events, brand rules and the truth list; ``monitor generate`` writes
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from monitor.sim.traffic import Traffic, comment_text, generate
+from monitor.sim.events import audience, comment, platform_of, post_snapshot
+from monitor.sim.traffic import Timed, Traffic, comment_text, generate
 from monitor.store.keys import HOUR_MS, MINUTE_MS
 from schemas.events import format_time_ms
 
@@ -61,23 +63,6 @@ class Scenario:
     rules_toml: str = RULES_TOML
 
 
-def _comment(
-    rng: random.Random, seq: int, t_ms: int, creator: str, text: str, community: str
-) -> dict[str, Any]:
-    platform = creator.split(":")[0]
-    return {
-        "event_id": f"s-c-{seq}",
-        "platform": platform,
-        "comment_id": f"s{seq}",
-        "post_id": "planted",
-        "creator_id": creator,
-        "author_id": f"{platform}:fan{rng.randrange(10**6)}",
-        "text": text,
-        "created_at": format_time_ms(t_ms),
-        "community": community,
-    }
-
-
 def standard(*, seed: int = 11, hours: int = 36, creators: int = 150) -> Scenario:
     """Base traffic for ``hours``; planted events in the last 12 hours, after enough history."""
     start = datetime(2026, 11, 10, 0, 0, tzinfo=UTC)
@@ -91,114 +76,117 @@ def standard(*, seed: int = 11, hours: int = 36, creators: int = 150) -> Scenari
         mention_rate=MENTION_RATE,
     )
     base = list(generate(traffic))
-    rng = random.Random(seed + 1)
-    t0 = int(start.timestamp() * 1000)
-    plant_h = t0 + (hours - 12) * HOUR_MS
-    sc = Scenario()
-    extra: list[tuple[int, str, dict[str, Any]]] = []
-    seq = 0
-
-    def burst(brand_text: str, n: int, at: int, minutes: int, creator: str, community: str) -> None:
-        nonlocal seq
-        for _ in range(n):
-            seq += 1
-            t = at + rng.randrange(minutes * MINUTE_MS) // 1000 * 1000
-            extra.append(
-                (
-                    t,
-                    "social.comments",
-                    _comment(rng, seq, t, creator, comment_text(rng, brand_text), community),
-                )
-            )
-
-    # 1. mention spikes of several sizes
-    burst("acme", 60, plant_h + 30 * MINUTE_MS, 10, "instagram:creator00003", "travel")
-    sc.truth.append(Truth("mention_spike", "acme", plant_h + 30 * MINUTE_MS, "large acme spike"))
-    burst("#globex", 25, plant_h + 4 * HOUR_MS, 10, "tiktok:creator00004", "tech")
-    sc.truth.append(
-        Truth("mention_spike", "globex", plant_h + 4 * HOUR_MS, "moderate globex spike")
-    )
-    # decoy: a burst of an excluded phrase must not alert
-    burst("acme corp lawsuit", 60, plant_h + 7 * HOUR_MS, 10, "youtube:creator00005", "diy")
-    sc.decoys.append(Truth("mention_spike", "acme", plant_h + 7 * HOUR_MS, "excluded phrase burst"))
-
-    # 2. audience growth surge of a micro creator; decoy: a macro creator growing
+    plant = _Planter(random.Random(seed + 1))
+    plant_h = int(start.timestamp() * 1000) + (hours - 12) * HOUR_MS
+    # The order of the episodes is the order of their draws from the planter's rng.
+    plant.mention_spikes(plant_h)
     by_id = {e["creator_id"]: e for t, e in base if t == "social.audience"}
-    micro = _pick(by_id, 2_000, 50_000, rng)
-    macro = _pick(by_id, 150_000, 900_000, rng)
-    surge_at = plant_h + 2 * HOUR_MS
-    surge_end = surge_at + 3 * HOUR_MS
-    for who, factor, truth in ((micro, 1.3, True), (macro, 1.3, False)):
-        if who is None:
-            continue
-        f0 = by_id[who]["followers"]
-        _scale_after(base, who, surge_at, surge_end, factor)
-        for k in range(1, 13):
-            seq += 1
-            t = surge_at + k * (surge_end - surge_at) // 12 // 1000 * 1000
-            extra.append(
-                (
-                    t,
-                    "social.audience",
-                    {
-                        "event_id": f"s-a-{seq}",
-                        "platform": who.split(":")[0],
-                        "creator_id": who,
-                        "followers": int(f0 * (1 + (factor - 1) * k / 12)),
-                        "observed_at": format_time_ms(t),
-                        "community": by_id[who].get("community", "travel"),
-                    },
-                )
-            )
-        (sc.truth if truth else sc.decoys).append(
-            Truth("audience_growth", who, surge_at, f"growth of {who}")
-        )
-
-    # 3. a negative sentiment wave on one creator
-    wave_creator = "instagram:creator00006"
-    wave_at = plant_h + 9 * HOUR_MS
-    for _ in range(45):
-        seq += 1
-        t = wave_at + rng.randrange(40 * MINUTE_MS) // 1000 * 1000
-        extra.append(
-            (
-                t,
-                "social.comments",
-                _comment(rng, seq, t, wave_creator, rng.choice(NEGATIVE), "skincare"),
-            )
-        )
-    sc.truth.append(Truth("sentiment_shift", wave_creator, wave_at, "negative wave"))
-
-    # 4. a viral post: one micro creator's new post gains thousands of interactions in an hour
-    viral = _pick(by_id, 2_000, 20_000, rng, exclude={micro})
+    micro = _pick(by_id, 2_000, 50_000, plant.rng)
+    macro = _pick(by_id, 150_000, 900_000, plant.rng)
+    plant.audience_surges(base, by_id, micro, macro, plant_h + 2 * HOUR_MS)
+    plant.negative_wave("instagram:creator00006", plant_h + 9 * HOUR_MS)
+    viral = _pick(by_id, 2_000, 20_000, plant.rng, exclude={micro})
     if viral is not None:
-        viral_at = plant_h + 6 * HOUR_MS
-        for k in range(1, 7):
-            seq += 1
-            t = viral_at + k * 10 * MINUTE_MS
-            extra.append(
-                (
-                    t,
-                    "social.posts",
-                    {
-                        "event_id": f"s-p-{seq}",
-                        "platform": viral.split(":")[0],
-                        "post_id": "viral-1",
-                        "creator_id": viral,
-                        "created_at": format_time_ms(viral_at),
-                        "observed_at": format_time_ms(t),
-                        "likes": 900 * k,
-                        "comments": 80 * k,
-                        "shares": 120 * k,
-                        "text": "this one blew up",
-                        "community": by_id[viral].get("community", "travel"),
-                    },
-                )
-            )
-        sc.truth.append(Truth("engagement_spike", viral, viral_at, "viral post"))
+        plant.viral_post(viral, by_id[viral].get("community", "travel"), plant_h + 6 * HOUR_MS)
+    plant.sc.events = _merge(base, plant.extra)
+    return plant.sc
 
-    sc.events = _merge(base, extra)
-    return sc
+
+class _Planter:
+    """Planted events and their truth (or decoy) rows, numbered in the order they are made."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.sc = Scenario()
+        self.extra: list[Timed] = []
+        self.seq = itertools.count(1)
+
+    def comment(self, at_ms: int, creator: str, text: str, community: str) -> None:
+        seq = next(self.seq)
+        event = comment(
+            event_id=f"s-c-{seq}",
+            comment_id=f"s{seq}",
+            post_id="planted",
+            creator_id=creator,
+            author_id=f"{platform_of(creator)}:fan{self.rng.randrange(10**6)}",
+            text=text,
+            at_ms=at_ms,
+            community=community,
+        )
+        self.extra.append((at_ms, "social.comments", event))
+
+    def burst(self, brand_text: str, n: int, at: int, creator: str, community: str) -> None:
+        """``n`` comments mentioning ``brand_text`` within ten minutes from ``at``."""
+        for _ in range(n):
+            t = at + self.rng.randrange(10 * MINUTE_MS) // 1000 * 1000
+            self.comment(t, creator, comment_text(self.rng, brand_text), community)
+
+    def mention_spikes(self, plant_h: int) -> None:
+        """Spikes of two sizes; decoy: a burst of an excluded phrase must not alert."""
+        at = plant_h + 30 * MINUTE_MS
+        self.burst("acme", 60, at, "instagram:creator00003", "travel")
+        self.sc.truth.append(Truth("mention_spike", "acme", at, "large acme spike"))
+        at = plant_h + 4 * HOUR_MS
+        self.burst("#globex", 25, at, "tiktok:creator00004", "tech")
+        self.sc.truth.append(Truth("mention_spike", "globex", at, "moderate globex spike"))
+        at = plant_h + 7 * HOUR_MS
+        self.burst("acme corp lawsuit", 60, at, "youtube:creator00005", "diy")
+        self.sc.decoys.append(Truth("mention_spike", "acme", at, "excluded phrase burst"))
+
+    def audience_surges(
+        self,
+        base: list[tuple[str, dict[str, Any]]],
+        by_id: dict[str, dict[str, Any]],
+        micro: str | None,
+        macro: str | None,
+        surge_at: int,
+    ) -> None:
+        """A micro creator grows 30 % in three hours; decoy: a macro creator growing as much."""
+        surge_end = surge_at + 3 * HOUR_MS
+        for who, factor, truth in ((micro, 1.3, True), (macro, 1.3, False)):
+            if who is None:
+                continue
+            f0 = by_id[who]["followers"]
+            _scale_after(base, who, surge_at, surge_end, factor)
+            for k in range(1, 13):
+                seq = next(self.seq)
+                t = surge_at + k * (surge_end - surge_at) // 12 // 1000 * 1000
+                snapshot = audience(
+                    event_id=f"s-a-{seq}",
+                    creator_id=who,
+                    followers=int(f0 * (1 + (factor - 1) * k / 12)),
+                    at_ms=t,
+                    community=by_id[who].get("community", "travel"),
+                )
+                self.extra.append((t, "social.audience", snapshot))
+            (self.sc.truth if truth else self.sc.decoys).append(
+                Truth("audience_growth", who, surge_at, f"growth of {who}")
+            )
+
+    def negative_wave(self, creator: str, at: int) -> None:
+        """45 negative comments on one creator within 40 minutes."""
+        for _ in range(45):
+            t = at + self.rng.randrange(40 * MINUTE_MS) // 1000 * 1000
+            self.comment(t, creator, self.rng.choice(NEGATIVE), "skincare")
+        self.sc.truth.append(Truth("sentiment_shift", creator, at, "negative wave"))
+
+    def viral_post(self, creator: str, community: str, at: int) -> None:
+        """One micro creator's new post gains thousands of interactions in an hour."""
+        for k in range(1, 7):
+            seq = next(self.seq)
+            t = at + k * 10 * MINUTE_MS
+            snapshot = post_snapshot(
+                event_id=f"s-p-{seq}",
+                post_id="viral-1",
+                creator_id=creator,
+                created_ms=at,
+                at_ms=t,
+                counts=(900 * k, 80 * k, 120 * k),
+                text="this one blew up",
+                community=community,
+            )
+            self.extra.append((t, "social.posts", snapshot))
+        self.sc.truth.append(Truth("engagement_spike", creator, at, "viral post"))
 
 
 def _scale_after(
@@ -229,7 +217,7 @@ def _pick(
 
 
 def _merge(
-    base: list[tuple[str, dict[str, Any]]], extra: list[tuple[int, str, dict[str, Any]]]
+    base: list[tuple[str, dict[str, Any]]], extra: list[Timed]
 ) -> list[tuple[str, dict[str, Any]]]:
     def t_of(e: dict[str, Any]) -> str:
         return str(e.get("observed_at") or e["created_at"])

@@ -6,14 +6,17 @@ build on ``Traffic`` (see monitor/sim/scenario.py).
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from monitor.sim.events import audience, comment, post_snapshot
 from monitor.store.keys import HOUR_MS, MINUTE_MS
-from schemas.events import format_time_ms
+
+Timed = tuple[int, str, dict[str, Any]]  # (event time ms, contract topic, event)
 
 PLATFORMS = ("instagram", "tiktok", "youtube")
 COMMUNITIES = (
@@ -104,102 +107,101 @@ def make_creators(rng: random.Random, n: int) -> list[Creator]:
 
 def generate(t: Traffic) -> Iterator[tuple[str, dict[str, Any]]]:
     """Events hour by hour; inside an hour sorted by event time."""
-    rng = random.Random(t.seed)
-    creators = make_creators(rng, t.creators)
-    weights = [c.activity for c in creators]
+    hours = _Hours(t, random.Random(t.seed))
     start_ms = int(t.start.timestamp() * 1000)
-    seq = 0
     for hour in range(t.hours):
-        h0 = start_ms + hour * HOUR_MS
-        batch: list[tuple[int, str, dict[str, Any]]] = []
+        for _, topic, event in hours.hour(hour, start_ms + hour * HOUR_MS):
+            yield topic, event
+
+
+class _Hours:
+    """The stream's state from hour to hour: creators, their posts, the event sequence.
+
+    Every draw from ``rng`` happens in one fixed order, so a seed always gives the same stream.
+    """
+
+    def __init__(self, t: Traffic, rng: random.Random) -> None:
+        self.t, self.rng = t, rng
+        self.creators = make_creators(rng, t.creators)
+        self.weights = [c.activity for c in self.creators]
+        self.seq = itertools.count(1)
+
+    def hour(self, hour: int, h0: int) -> list[Timed]:
+        batch: list[Timed] = []
+        for c in self.creators:
+            self._tick(c, h0, batch)
         # a daily cycle: busier in the evening (UTC), quiet at night
         cycle = 0.6 + 0.4 * abs(((hour % 24) - 4) / 12 - 1)
-        for c in creators:
-            c.followers = max(0.0, c.followers + c.growth_per_hour * rng.uniform(0.5, 1.5))
-            if hour % 1 == 0 and rng.random() < 0.5:
-                seq += 1
-                t_ms = h0 + rng.randrange(HOUR_MS)
-                batch.append(
-                    (
-                        t_ms,
-                        "social.audience",
-                        {
-                            "event_id": f"a-{seq}",
-                            "platform": c.platform,
-                            "creator_id": c.creator_id,
-                            "followers": int(c.followers),
-                            "observed_at": format_time_ms(t_ms // 1000 * 1000),
-                            "community": c.community,
-                        },
-                    )
-                )
-            if rng.random() < min(0.5, 0.05 * c.activity):
-                seq += 1
-                created = h0 + rng.randrange(HOUR_MS) // 1000 * 1000
-                post: dict[str, Any] = {
-                    "post_id": f"{c.creator_id.split(':')[1]}-{seq}",
-                    "created": created,
-                    "likes": 0,
-                    "comments": 0,
-                    "shares": 0,
-                }
-                c.posts.append(post)
-        for _ in range(int(t.comments_per_hour * cycle)):
-            seq += 1
-            c = rng.choices(creators, weights)[0]
-            t_ms = h0 + rng.randrange(HOUR_MS) // 1000 * 1000
-            mention = (
-                rng.choice(t.brand_terms)
-                if t.brand_terms and rng.random() < t.mention_rate
-                else None
-            )
-            batch.append(
-                (
-                    t_ms,
-                    "social.comments",
-                    {
-                        "event_id": f"c-{seq}",
-                        "platform": c.platform,
-                        "comment_id": str(seq),
-                        "post_id": c.posts[-1]["post_id"] if c.posts else "none",
-                        "creator_id": c.creator_id,
-                        "author_id": f"{c.platform}:fan{rng.randrange(100_000)}",
-                        "text": comment_text(rng, mention),
-                        "created_at": format_time_ms(t_ms),
-                        "community": c.community,
-                    },
-                )
-            )
-        for c in creators:
+        for _ in range(int(self.t.comments_per_hour * cycle)):
+            batch.append(self._comment(h0))
+        for c in self.creators:
             for post in c.posts[-3:]:  # recent posts get fresh snapshots
-                if post["created"] > h0 + HOUR_MS:
-                    continue
-                seq += 1
-                scale = max(1.0, c.followers / 1000)
-                post["likes"] += int(rng.expovariate(1 / scale))
-                post["comments"] += int(rng.expovariate(3 / scale))
-                post["shares"] += int(rng.expovariate(8 / scale))
-                t_ms = max(post["created"], h0 + rng.randrange(HOUR_MS) // MINUTE_MS * MINUTE_MS)
-                batch.append(
-                    (
-                        t_ms,
-                        "social.posts",
-                        {
-                            "event_id": f"p-{seq}",
-                            "platform": c.platform,
-                            "post_id": post["post_id"],
-                            "creator_id": c.creator_id,
-                            "created_at": format_time_ms(post["created"]),
-                            "observed_at": format_time_ms(t_ms),
-                            "likes": post["likes"],
-                            "comments": post["comments"],
-                            "shares": post["shares"],
-                            "followers": int(c.followers),
-                            "community": c.community,
-                            "text": f"new post from {c.creator_id}",
-                        },
-                    )
-                )
+                if post["created"] <= h0 + HOUR_MS:
+                    batch.append(self._snapshot(c, post, h0))
         batch.sort(key=lambda x: (x[0], x[2]["event_id"]))
-        for _, topic, event in batch:
-            yield topic, event
+        return batch
+
+    def _tick(self, c: Creator, h0: int, batch: list[Timed]) -> None:
+        """The creator's followers move; maybe an audience snapshot, maybe a new post."""
+        rng = self.rng
+        c.followers = max(0.0, c.followers + c.growth_per_hour * rng.uniform(0.5, 1.5))
+        if rng.random() < 0.5:
+            seq = next(self.seq)
+            t_ms = h0 + rng.randrange(HOUR_MS)
+            snapshot = audience(
+                event_id=f"a-{seq}",
+                creator_id=c.creator_id,
+                followers=int(c.followers),
+                at_ms=t_ms // 1000 * 1000,
+                community=c.community,
+            )
+            batch.append((t_ms, "social.audience", snapshot))
+        if rng.random() < min(0.5, 0.05 * c.activity):
+            seq = next(self.seq)
+            created = h0 + rng.randrange(HOUR_MS) // 1000 * 1000
+            post_id = f"{c.creator_id.split(':')[1]}-{seq}"
+            post = {"post_id": post_id, "created": created, "likes": 0, "comments": 0, "shares": 0}
+            c.posts.append(post)
+
+    def _comment(self, h0: int) -> Timed:
+        t, rng = self.t, self.rng
+        seq = next(self.seq)
+        c = rng.choices(self.creators, self.weights)[0]
+        t_ms = h0 + rng.randrange(HOUR_MS) // 1000 * 1000
+        mention = (
+            rng.choice(t.brand_terms) if t.brand_terms and rng.random() < t.mention_rate else None
+        )
+        author_id = f"{c.platform}:fan{rng.randrange(100_000)}"
+        event = comment(
+            event_id=f"c-{seq}",
+            comment_id=str(seq),
+            post_id=c.posts[-1]["post_id"] if c.posts else "none",
+            creator_id=c.creator_id,
+            author_id=author_id,
+            text=comment_text(rng, mention),
+            at_ms=t_ms,
+            community=c.community,
+        )
+        return t_ms, "social.comments", event
+
+    def _snapshot(self, c: Creator, post: dict[str, Any], h0: int) -> Timed:
+        """A recent post's counts grow with the creator's audience."""
+        rng = self.rng
+        seq = next(self.seq)
+        scale = max(1.0, c.followers / 1000)
+        post["likes"] += int(rng.expovariate(1 / scale))
+        post["comments"] += int(rng.expovariate(3 / scale))
+        post["shares"] += int(rng.expovariate(8 / scale))
+        t_ms = max(post["created"], h0 + rng.randrange(HOUR_MS) // MINUTE_MS * MINUTE_MS)
+        event = post_snapshot(
+            event_id=f"p-{seq}",
+            post_id=post["post_id"],
+            creator_id=c.creator_id,
+            created_ms=post["created"],
+            at_ms=t_ms,
+            counts=(post["likes"], post["comments"], post["shares"]),
+            text=f"new post from {c.creator_id}",
+            community=c.community,
+            followers=int(c.followers),
+        )
+        return t_ms, "social.posts", event
