@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, ClassVar, Literal, NamedTuple, Protocol
 
 from aiokafka import AIOKafkaProducer
 
@@ -52,6 +52,10 @@ def event_time_due_s(at_ms: int, origin_ms: int, speed: float) -> float:
 
 
 class Pacer(Protocol):
+    # Whether sends are confirmed before each wait: yes when waits are long and a feed must not
+    # idle on unconfirmed records; no when they are milliseconds and confirming would slow it.
+    settle_before_wait: ClassVar[bool]
+
     def due(self, sent: int, record: Record, now_s: float) -> float | None:
         """When (event loop clock, s) ``record``, the ``sent``-th, may go; None: at once."""
 
@@ -60,6 +64,7 @@ class Pacer(Protocol):
 class RatePacer:
     """``rate`` records a second on average, from the first record on."""
 
+    settle_before_wait: ClassVar[bool] = False
     rate: float
     every: int = 50
     _origin_s: float | None = None
@@ -76,6 +81,7 @@ class EventTimePacer:
     """Event time runs ``speed`` times the clock from the first record on, which goes at once;
     records before ``origin_ms`` are not held."""
 
+    settle_before_wait: ClassVar[bool] = True
     origin_ms: int
     speed: float
     _origin_s: float | None = None
@@ -134,9 +140,8 @@ async def produce(
     flight = _InFlight(keep=want_metadata)
     try:
         for record in records:
-            due = None if pacer is None else pacer.due(flight.sent, record, loop.time())
-            if due is not None:
-                await _sleep_until(loop, due, stop)
+            if pacer is not None:
+                await _pace(pacer, flight, record, stop)
             if stop is not None and stop.is_set():
                 break
             if on_send is not None:
@@ -182,12 +187,17 @@ class _InFlight:
         self.pending.clear()
 
 
-async def _sleep_until(
-    loop: asyncio.AbstractEventLoop, due_s: float, stop: asyncio.Event | None
+async def _pace(
+    pacer: Pacer, flight: _InFlight, record: Record, stop: asyncio.Event | None
 ) -> None:
-    left = due_s - loop.time()
-    if left <= 0:
+    """Wait until ``record`` is due, or ``stop`` is set."""
+    loop = asyncio.get_running_loop()
+    due = pacer.due(flight.sent, record, loop.time())
+    if due is None or due <= loop.time():
         return
+    if pacer.settle_before_wait:
+        await flight.settle()
+    left = due - loop.time()
     if stop is None:
         await asyncio.sleep(left)
         return
