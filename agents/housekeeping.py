@@ -10,8 +10,8 @@ from redis.exceptions import RedisError
 from monitor.app import Runtime
 from monitor.brands.feed import follow_rules
 from monitor.brands.rules import BrandRule, rule_public_dict
-from monitor.kafka.clients import RedisMapping
 from monitor.logs import get_logger
+from monitor.store.client import RedisMapping
 from monitor.store.refresher import Refresher
 from schemas.codec import dumps
 

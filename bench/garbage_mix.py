@@ -39,10 +39,10 @@ from aiokafka import AIOKafkaProducer
 from bench.measure import cpu_s
 from bench.services import delete_namespace
 from bench.window import Mark, measurement_window
-from monitor.kafka.clients import make_redis
 from monitor.kafka.topics import create_topics
 from monitor.settings import load_settings
 from monitor.sim.traffic import Traffic, generate
+from monitor.store.client import make_redis
 from monitor.store.keys import Keys
 
 # Typical garbage: small broken records. (Huge ones are refused before parsing but still cost a

@@ -47,9 +47,9 @@ sys.path.insert(0, str(REPO))
 
 from monitor.brands.rules import parse_rules_toml  # noqa: E402
 from monitor.cli.rules import apply_rules  # noqa: E402
-from monitor.kafka.clients import make_redis  # noqa: E402  # after the repo is on sys.path
 from monitor.kafka.topics import create_topics  # noqa: E402
 from monitor.settings import Settings, load_settings  # noqa: E402
+from monitor.store.client import make_redis  # noqa: E402  # after the repo is on sys.path
 from schemas.records import Alert  # noqa: E402
 from tests.helpers import read_topic  # noqa: E402
 

@@ -39,8 +39,8 @@ from monitor.core.metrics import (  # noqa: E402
     CreatorState,
     PostState,
 )
-from monitor.kafka.clients import make_redis  # noqa: E402  # after the repo is on sys.path
 from monitor.settings import load_settings  # noqa: E402
+from monitor.store.client import make_redis  # noqa: E402  # after the repo is on sys.path
 from monitor.store.creators import Tables  # noqa: E402
 from monitor.store.keys import DAY_MS, HOUR_MS, Keys  # noqa: E402
 

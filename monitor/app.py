@@ -11,10 +11,10 @@ import redis.asyncio as aioredis
 from monitor.brands.feed import LiveRules
 from monitor.core.sentiment import compound_scaled
 from monitor.ingest.pipeline import IngestPipeline
-from monitor.kafka.clients import make_redis
 from monitor.kafka.sender import BatchSender
 from monitor.settings import Settings
 from monitor.store.apply import TableStore
+from monitor.store.client import make_redis
 from monitor.store.creators import Tables
 from monitor.store.keys import Keys
 

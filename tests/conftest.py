@@ -9,8 +9,8 @@ import pytest
 import redis.asyncio as aioredis
 import structlog
 
-from monitor.kafka.clients import make_redis
 from monitor.settings import Settings, load_settings
+from monitor.store.client import make_redis
 from tests.helpers import Proc, env_for
 
 KAFKA = "127.0.0.1:9092"

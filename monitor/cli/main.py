@@ -60,7 +60,7 @@ def _fmt_num(value: Any) -> str:
 
 
 async def _with_tables(settings: Settings, fn: Callable[[Any], Any]) -> Any:
-    from monitor.kafka.clients import make_redis
+    from monitor.store.client import make_redis
     from monitor.store.creators import Tables
     from monitor.store.keys import Keys
 

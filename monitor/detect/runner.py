@@ -34,10 +34,10 @@ from monitor.detect.decisions import (
     spike_learn,
 )
 from monitor.ingest.pipeline import Sender
-from monitor.kafka.clients import RedisMapping
 from monitor.kafka.topics import ALERTS
 from monitor.logs import get_logger
 from monitor.settings import Settings
+from monitor.store.client import RedisMapping
 from monitor.store.creators import Tables
 from monitor.store.keys import DAY_MS, DETECT_STEP_MS, HOUR_MS, MINUTE_MS, Keys
 from schemas.codec import dumps, loads

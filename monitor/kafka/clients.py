@@ -1,31 +1,14 @@
-"""Clients for the external systems, built from Settings in one place."""
+"""Kafka client options and callbacks, built from Settings in one place (Redis: store/client.py)."""
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import redis.asyncio as aioredis
 from aiokafka import ConsumerRebalanceListener, TopicPartition
-from redis.typing import EncodableT, FieldT
 
 from monitor.settings import Settings
-
-# What redis-py's hset(mapping=...) accepts; our dicts of str/bytes are passed through this.
-RedisMapping = Mapping[FieldT, EncodableT]
-
-
-def make_redis(settings: Settings) -> aioredis.Redis:
-    """An async Redis client; every call has a timeout so a stuck server cannot hang a rebalance."""
-    client: aioredis.Redis = aioredis.Redis.from_url(
-        settings.redis.reveal(),
-        decode_responses=True,
-        socket_timeout=settings.redis_timeout_s,
-        socket_connect_timeout=settings.redis_timeout_s,
-        health_check_interval=30,
-    )
-    return client
 
 
 def kafka_client_options(settings: Settings) -> dict[str, Any]:

@@ -43,7 +43,6 @@ from monitor.kafka.clients import (
     RebalanceCallbacks,
     group_consumer_options,
     kafka_client_options,
-    make_redis,
 )
 from monitor.kafka.topics import ALERTS, DEADLETTER, create_topics
 from monitor.logs import get_logger
@@ -59,6 +58,7 @@ from monitor.notify.slack import (
 )
 from monitor.retry import backoff_delay, retry
 from monitor.settings import Secret, Settings
+from monitor.store.client import make_redis
 from monitor.store.keys import NOTIFIED_TTL_S, Keys
 from schemas.codec import dumps
 from schemas.events import format_time_ms

@@ -10,9 +10,9 @@ import signal
 from aiohttp import web
 
 from monitor.cli import args as cli_args
-from monitor.kafka.clients import make_redis
 from monitor.logs import get_logger
 from monitor.settings import Settings, replace
+from monitor.store.client import make_redis
 from monitor.web.app import DEFAULT_KEEPALIVE_S, DEFAULT_MAX_STREAM_CLIENTS, create_web_app
 
 log = get_logger(__name__)

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from monitor.kafka.clients import make_redis
 from monitor.kafka.topics import INPUT_TOPICS, create_topics
 from monitor.settings import Settings, load_settings
 from monitor.sim.produce import produce_events
 from monitor.sim.traffic import Traffic, generate
+from monitor.store.client import make_redis
 from monitor.store.keys import Keys
 from tests.helpers import Proc, wait_caught_up, wait_for
 from tests.support import OwnKafka, OwnRedis, table_state

@@ -10,11 +10,11 @@ import pytest
 from monitor.brands.rules import parse_rules_toml
 from monitor.cli.feed import _wait_detected
 from monitor.cli.rules import apply_rules
-from monitor.kafka.clients import make_redis
 from monitor.kafka.topics import INPUT_TOPICS, create_topics
 from monitor.settings import load_settings, public_view
 from monitor.sim.produce import produce_events
 from monitor.sim.scenario import standard
+from monitor.store.client import make_redis
 from tests.dataset import build
 from tests.helpers import event_records, produce, wait_caught_up, wait_for
 from tests.integration.test_notifier import FakeSlack, slack  # noqa: F401  # slack is a fixture

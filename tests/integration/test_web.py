@@ -26,9 +26,9 @@ import redis.asyncio as aioredis
 
 from monitor.brands.rules import parse_rules_toml
 from monitor.cli.rules import apply_rules
-from monitor.kafka.clients import make_redis
 from monitor.kafka.topics import create_topics
 from monitor.settings import Settings, load_settings
+from monitor.store.client import make_redis
 from monitor.store.creators import Tables
 from monitor.store.keys import Keys
 from monitor.web.app import ROUTES, create_web_app

@@ -28,8 +28,8 @@ import psutil
 import pytest
 import redis.asyncio as aioredis
 
-from monitor.kafka.clients import make_redis
 from monitor.settings import Settings, load_settings
+from monitor.store.client import make_redis
 from monitor.web import api as web_api
 from monitor.web import app as web_app
 from monitor.web import sse as web_sse

@@ -14,11 +14,11 @@ import pytest
 from monitor.brands.rules import parse_rules_toml
 from monitor.cli.feed import _wait_detected, read_alerts
 from monitor.cli.rules import apply_rules
-from monitor.kafka.clients import make_redis
 from monitor.kafka.topics import INPUT_TOPICS, create_topics
 from monitor.settings import load_settings
 from monitor.sim.produce import produce_events
 from monitor.sim.scenario import standard
+from monitor.store.client import make_redis
 from monitor.store.keys import Keys
 from tests.helpers import wait_caught_up, wait_for
 from tests.integration.test_notifier import (  # slack is a fixture
