@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from monitor.core.sentiment import SCALE
 from monitor.core.windows import (
@@ -20,6 +20,9 @@ from monitor.core.windows import (
     window_sum,
 )
 from monitor.store.keys import DAY_MS, HOUR_MS, MINUTE_MS
+
+if TYPE_CHECKING:  # annotations only: the maths stays free of the settings loader
+    from monitor.settings import Settings
 
 # Numeric metrics a leaderboard can sort by (the contract's "any numeric metric").
 SORTABLE_METRICS: Final = (
@@ -47,6 +50,15 @@ class TierBands:
     micro_min: int = 1_000
     macro_min: int = 100_000
     mega_min: int = 1_000_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TierBands:
+        """The bands configured (``tier_*_min``): the one place they are read."""
+        return cls(
+            micro_min=settings.tier_micro_min,
+            macro_min=settings.tier_macro_min,
+            mega_min=settings.tier_mega_min,
+        )
 
     def tier(self, followers: int | None) -> str | None:
         if followers is None:

@@ -90,11 +90,7 @@ class Detector:
         self._life = lifecycle or Lifecycle()
         self._clock = clock
         self._flushing = asyncio.Lock()
-        self._bands = TierBands(
-            micro_min=settings.tier_micro_min,
-            macro_min=settings.tier_macro_min,
-            mega_min=settings.tier_mega_min,
-        )
+        self._bands = TierBands.from_settings(settings)
         self._growth = GrowthPolicy(
             micro_min=settings.tier_micro_min, micro_max=settings.tier_macro_min
         )

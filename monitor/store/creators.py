@@ -115,11 +115,7 @@ class Tables:
         self._redis = redis
         self._keys = keys
         self._retention_ms = settings.retention_s * 1000
-        self.bands = TierBands(
-            micro_min=settings.tier_micro_min,
-            macro_min=settings.tier_macro_min,
-            mega_min=settings.tier_mega_min,
-        )
+        self.bands = TierBands.from_settings(settings)
         self._states_lua = _lua("creator_states.lua")
         self._leaderboard_lua = _lua("leaderboard.lua")
         self._shas: dict[str, str] = {}
