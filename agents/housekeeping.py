@@ -12,6 +12,7 @@ from monitor.brands.feed import follow_rules
 from monitor.brands.rules import BrandRule, rule_public_dict
 from monitor.logs import get_logger
 from monitor.store.client import RedisMapping
+from monitor.store.leaderboard import Leaderboard
 from monitor.store.refresher import Refresher
 from schemas.codec import dumps
 
@@ -46,7 +47,7 @@ def register(rt: Runtime) -> None:
     tasks: set[asyncio.Future[None]] = set()
     rt.rules.on_change(mirror)
 
-    refresher = Refresher(rt.tables)
+    refresher = Refresher(Leaderboard(rt.redis, rt.keys, rt.settings, rt.tables))
 
     async def refresh_leaderboards() -> None:
         # An exception escaping a faust timer stops the worker: Redis being away is not a reason.

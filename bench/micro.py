@@ -29,6 +29,7 @@ from monitor.ingest.plan import RawRecord, plan_batch
 from monitor.store.apply import TableStore
 from monitor.store.creators import Tables
 from monitor.store.keys import Keys
+from monitor.store.leaderboard import Leaderboard
 from schemas.codec import dumps
 from schemas.events import TOPIC_KIND, decode_event
 
@@ -141,7 +142,7 @@ async def redis_components(
     client = aioredis.Redis.from_url(url, decode_responses=True)
     keys = Keys(settings.redis_prefix)
     store = TableStore(client, keys, settings)
-    tables = Tables(client, keys, settings)
+    board = Leaderboard(client, keys, settings, Tables(client, keys, settings))
     matcher = BrandMatcher(parse_rules_toml(rules_toml(make_brands(spec.seed))))
     plans = _plans(records, matcher)
     try:
@@ -154,7 +155,7 @@ async def redis_components(
         n_creators = sum(map(len, creators))
         t = time.perf_counter()
         for batch in creators:
-            await tables.refresh(batch)
+            await board.refresh(batch)
         refresh_s = time.perf_counter() - t
         after_refresh = await redis_counters(redis)
     finally:

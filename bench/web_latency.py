@@ -1,7 +1,7 @@
 """Leaderboard latency of `monitor web` with 100,000 creators in Redis.
 
 Loads creator metric documents and leaderboard entries under a namespace of its own, written by
-``Tables.write_states`` (the worker's own writer and metrics) from synthetic creator states,
+``Leaderboard.write_states`` (the worker's own writer and metrics) from synthetic creator states,
 starts ``monitor web`` as a subprocess, measures ``GET /api/creators?sort=<metric>&limit=50``
 over HTTP, prints p50/p99 and writes ``bench/results/web_latency.json``. Every key it wrote is
 deleted at the end.
@@ -43,6 +43,7 @@ from monitor.settings import load_settings  # noqa: E402
 from monitor.store.client import make_redis  # noqa: E402  # after the repo is on sys.path
 from monitor.store.creators import Tables  # noqa: E402
 from monitor.store.keys import DAY_MS, HOUR_MS, Keys  # noqa: E402
+from monitor.store.leaderboard import Leaderboard  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "web_latency.json"
 NOW_MS = 1_795_000_000_000
@@ -96,12 +97,12 @@ def synthetic_state(rng: random.Random, i: int) -> CreatorState:
     )
 
 
-async def load(tables: Tables, n: int, seed: int) -> float:
+async def load(board: Leaderboard, n: int, seed: int) -> float:
     rng = random.Random(seed)
     started = time.perf_counter()
     for lo in range(0, n, LOAD_CHUNK):
         states = [synthetic_state(rng, i) for i in range(lo, min(n, lo + LOAD_CHUNK))]
-        await tables.write_states(states, NOW_MS, version=0)
+        await board.write_states(states, NOW_MS, version=0)
     return time.perf_counter() - started
 
 
@@ -201,12 +202,13 @@ async def main(args: argparse.Namespace) -> int:
     )
     settings = load_settings(environ=env)
     redis = make_redis(settings)
-    tables = Tables(redis, Keys(settings.redis_prefix), settings)
+    keys = Keys(settings.redis_prefix)
+    leaderboard = Leaderboard(redis, keys, settings, Tables(redis, keys, settings))
     proc: subprocess.Popen[bytes] | None = None
     log = Path(tempfile.mkstemp(prefix="bench-web-", suffix=".log")[1])
     try:
         print(f"loading {args.creators:,} creators into namespace {namespace} ...", flush=True)
-        load_s = await load(tables, args.creators, args.seed)
+        load_s = await load(leaderboard, args.creators, args.seed)
         await redis.set(Keys(settings.redis_prefix).watermark, NOW_MS)
         board = await redis.zcard(Keys(settings.redis_prefix).leaderboard("followers"))
         print(f"loaded in {load_s:.1f} s ({board:,} creators on the followers board)")

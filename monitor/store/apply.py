@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -24,6 +23,7 @@ from monitor.store.keys import (
     TTL_SLACK_S,
     Keys,
 )
+from monitor.store.scripts import lua_source
 from schemas.codec import dumps, loads
 
 log = get_logger(__name__)
@@ -51,8 +51,7 @@ class TableStore:
         self._redis = redis
         self._keys = keys
         self._settings = settings
-        source = resources.files("monitor").joinpath("store/lua/apply_batch.lua").read_text("utf-8")
-        self._script = redis.register_script(source)
+        self._script = redis.register_script(lua_source("apply_batch.lua"))
         retention_s = settings.retention_s
         self._static = {
             "retention_ms": retention_s * 1000,

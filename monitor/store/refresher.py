@@ -1,6 +1,6 @@
 """Keeps metric documents and leaderboards current without starving ingestion.
 
-Creators are recomputed when they are due (monitor/store/creators.py: refresh_due): after
+Creators are recomputed when they are due (monitor/store/leaderboard.py: refresh_due): after
 their state changed, or when a window edge passes their data. A replay at full speed makes many
 creators due at once; rounds are then paced so refreshing takes at most ``share`` of the
 worker's time, and the leaderboards lag a little instead of the stream.
@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Final
 
 from monitor.logs import get_logger
-from monitor.store.creators import Tables
+from monitor.store.leaderboard import Leaderboard
 
 log = get_logger(__name__)
 
@@ -24,7 +24,7 @@ SHARE: Final = 0.3
 class Refresher:
     def __init__(
         self,
-        tables: Tables,
+        leaderboard: Leaderboard,
         *,
         share: float = SHARE,
         clock: Callable[[], float] = time.perf_counter,
@@ -32,7 +32,7 @@ class Refresher:
     ) -> None:
         if not 0 < share <= 1:
             raise ValueError("share must be in (0, 1]")
-        self._tables = tables
+        self._leaderboard = leaderboard
         self._rest = 1 / share - 1
         self._clock = clock
         self._sleep = sleep
@@ -47,11 +47,11 @@ class Refresher:
         total = 0
         while True:
             started = self._clock()
-            done = await self._tables.refresh_due()
+            done = await self._leaderboard.refresh_due()
             total += done.creators
             if done.complete:
                 if done.progress != self._marked and not done.progress.startswith("0:"):
-                    await self._tables.mark_refreshed(done.progress)
+                    await self._leaderboard.mark_refreshed(done.progress)
                     self._marked = done.progress
                 if total:
                     log.debug("documents refreshed", creators=total, progress=done.progress)

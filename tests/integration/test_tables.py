@@ -1,4 +1,4 @@
-"""Tables against Redis: the detectors' sums, and which creators a refresh recomputes."""
+"""Creator state against Redis: the detectors' sums, and which creators a refresh recomputes."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from monitor.settings import Settings
 from monitor.store.apply import TableStore
 from monitor.store.creators import Tables
 from monitor.store.keys import DAY_MS, HOUR_MS, Keys, hour_hash
+from monitor.store.leaderboard import Leaderboard
 from schemas.events import EventKind, format_time_ms
 
 pytestmark = pytest.mark.integration
@@ -125,21 +126,22 @@ async def test_only_creators_with_changes_or_passing_window_edges_are_recomputed
 ) -> None:
     keys = Keys(settings.redis_prefix)
     tables, store = Tables(redis, keys, settings), TableStore(redis, keys, settings)
+    board = Leaderboard(redis, keys, settings, tables)
     # c0 commented at T0, the others 20 minutes later
     await _apply(
         store, [_comment(f"instagram:c{i}", i, T0 + (i > 0) * 20 * 60_000) for i in range(30)]
     )
-    first = await tables.refresh_due()
+    first = await board.refresh_due()
     assert (first.creators, first.complete) == (30, True)
-    assert (await tables.refresh_due()).creators == 0  # nothing changed, the watermark stayed
+    assert (await board.refresh_due()).creators == 0  # nothing changed, the watermark stayed
 
     # c1 comments again 50 minutes later: c1 changed, but no window edge passed anyone's data
     await _apply(store, [_comment("instagram:c1", 100, T0 + 50 * 60_000)])
-    assert (await tables.refresh_due()).creators == 1
+    assert (await board.refresh_due()).creators == 1
     # 61 minutes after T0, c0's minute leaves the 1 h window: c0 alone is due, and its
     # comments_1h drops to zero; c1 (changed: its third comment this hour) is recomputed with it
     await _apply(store, [_comment("instagram:c1", 101, T0 + 61 * 60_000)])
-    again = await tables.refresh_due()
+    again = await board.refresh_due()
     assert again.creators == 2
     doc = await redis.get(keys.creator_doc("instagram:c0"))
     assert doc is not None
@@ -165,21 +167,22 @@ async def test_a_batch_applied_during_a_refresh_round_leaves_its_creator_due(
     # watermark and the due set: its document, computed at T0, cannot show that comment
     racing = [[_comment("instagram:c0", 10, T0 + 10 * 60_000)]]
 
-    class RacedTables(Tables):
+    class RacedLeaderboard(Leaderboard):
         async def _version(self, *args: Any, **kwargs: Any) -> Any:
             read = await super()._version(*args, **kwargs)
             if racing:
                 await _apply(store, racing.pop())
             return read
 
-    tables = RacedTables(redis, keys, settings)
+    tables = Tables(redis, keys, settings)
+    board = RacedLeaderboard(redis, keys, settings, tables)
     await _apply(store, [_comment("instagram:c0", 1, T0), _comment("instagram:c1", 2, T0)])
-    assert (await tables.refresh_due()).creators == 2
+    assert (await board.refresh_due()).creators == 2
     assert not racing
     # c0 is still due (at the newer watermark); c1 is not (no window edge passed in 10 minutes)
-    again = await tables.refresh_due()
+    again = await board.refresh_due()
     assert again.creators == 1
-    assert (await tables.refresh_due()).creators == 0
+    assert (await board.refresh_due()).creators == 0
     stored = orjson.loads(await redis.get(keys.creator_doc("instagram:c0")) or b"{}")
     fresh = await tables.creator("instagram:c0")
     assert fresh is not None

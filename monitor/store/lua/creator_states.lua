@@ -1,26 +1,42 @@
--- Read what the metrics need for many creators in one call (monitor/store/creators.py: creator_states).
+-- Read what the metrics need for many creators in one call (monitor/store/creators.py:
+-- Tables.creator_states; arguments and reply in monitor/store/states.py).
 --
 -- One script instead of ~10 commands per creator: the client pays per command, Redis does not.
 -- ARGV[1..4] = newest, at-24h and at-7d score bounds of the follower snapshots, and the horizon;
--- ARGV[5] = hash key suffixes read with HGETALL (posts, hour and minute buckets), comma-separated;
+-- ARGV[5] = hash key suffixes read with HGETALL in three groups separated by ';' (the posts hash;
+--   the hour hashes, one per day; the minute hashes, one per hour), each comma-separated;
 -- ARGV[6] = the follower zset suffix;
 -- ARGV[7] = '' or the detectors' history as hour indices "b_lo,b_hi,u_lo,u_hi" (half-open): the
 --   sums of neg and cm over [b_lo, b_hi), the sum of int over [u_lo, u_hi) and the first hour of
 --   that range holding an int field. Summed here so a week of hour buckets never crosses the wire.
--- ARGV[8] = '' or "n_h,h_lo,h_hi,n_m,m_lo,m_hi": the hashes after the posts are n_h hour hashes
---   then n_m minute hashes; return each kind summed over its window [lo, hi] (bucket indices)
---   as one field per metric at the window's oldest bucket holding data. Every window sum, and
---   the oldest bucket, stay what the buckets give; a few fields cross the wire instead of hundreds.
+-- ARGV[8] = '' or "h_lo,h_hi,m_lo,m_hi": return the hour hashes summed over the window [h_lo, h_hi]
+--   and the minute hashes over [m_lo, m_hi] (bucket indices), as one hash of one field per metric
+--   at the window's oldest bucket holding data. Every window sum, and the oldest bucket, stay
+--   what the buckets give; a few fields cross the wire instead of hundreds.
 --   The posts hash likewise becomes {count, interactions, oldest created (or -1)} for posts
 --   created in (now - 24 h, now], then the same for 7 d (monitor/core/metrics.py: post_windows).
 -- ARGV[9..] = creator key bases (monitor/store/keys.py).
--- Returns per creator: {meta, newest, at_24h, at_7d, after_24h, after_7d, history, hash 1, ...}:
--- snapshots as 0 or 1 members (after_*: the oldest one newer than the bound), hashes as flat
--- arrays, history as {neg, cm, int, first int hour or -1} (empty without ARGV[7]).
+-- Returns one array per creator, in the field order of monitor/store/states.py: StateReply:
+--   1 meta       the meta hash
+--   2 newest     the newest follower snapshot at or before now (0 or 1 members)
+--   3 at_24h     the newest one at or before now - 24 h
+--   4 at_7d      the newest one at or before now - 7 d
+--   5 after_24h  the oldest one after now - 24 h
+--   6 after_7d   the oldest one after now - 7 d
+--   7 history    {neg, cm, int, first int hour or -1} (states.py: HistoryReply); {} without ARGV[7]
+--   8 posts      the posts hash; with ARGV[8] the six post sums above (states.py: PostSumsReply)
+--   9 hours      the hour hashes; with ARGV[8] one hash, the 24 h sums
+--  10 minutes    the minute hashes; with ARGV[8] one hash, the 1 h sums
+-- Hashes come as flat arrays (field, value, ...), snapshots as "observed_ms:followers" members.
 
 local now, at24, at7, horizon = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local suffixes = {}
-for s in string.gmatch(ARGV[5], '[^,]+') do suffixes[#suffixes + 1] = s end
+local groups = {}
+for g in string.gmatch(ARGV[5] .. ';', '([^;]*);') do
+  local list = {}
+  for s in string.gmatch(g, '[^,]+') do list[#list + 1] = s end
+  groups[#groups + 1] = list
+end
+local POSTS, HOURS, MINUTES = groups[1][1], groups[2], groups[3]
 local FS = ARGV[6]
 local HOUR, DAY = 3600000, 86400000
 local floor = math.floor
@@ -69,10 +85,10 @@ local win = {}
 for n in string.gmatch(ARGV[8], '[^,]+') do win[#win + 1] = tonumber(n) end
 
 -- in-window fields of several hashes summed per metric, keyed at the oldest index seen
-local function summed(base, from, count, lo, hi)
+local function summed(base, hashes, lo, hi)
   local sums, order, oldest = {}, {}, nil
-  for k = from, from + count - 1 do
-    local flat = redis.call('HGETALL', base .. suffixes[k])
+  for _, suffix in ipairs(hashes) do
+    local flat = redis.call('HGETALL', base .. suffix)
     for j = 1, #flat, 2 do
       local metric, idx = string.match(flat[j], '^(.*):(%-?%d+)$')
       idx = tonumber(idx)
@@ -93,7 +109,7 @@ end
 
 local now_n = tonumber(now)
 local function post_sums(base)
-  local flat = redis.call('HGETALL', base .. suffixes[1])
+  local flat = redis.call('HGETALL', base .. POSTS)
   local c24, i24, o24, c7, i7, o7 = 0, 0, -1, 0, 0, -1
   for j = 2, #flat, 2 do
     local created, _, total = string.match(flat[j], '^(%-?%d+)|(%-?%d+)|(%-?%d+)$')
@@ -123,12 +139,17 @@ for i = 9, #ARGV do
     redis.call('ZRANGEBYSCORE', fs, '(' .. at7, '+inf', 'LIMIT', 0, 1),
     history(base),
   }
-  if #win == 6 then
+  if #win == 4 then
     r[#r + 1] = post_sums(base)
-    r[#r + 1] = summed(base, 2, win[1], win[2], win[3])
-    r[#r + 1] = summed(base, 2 + win[1], win[4], win[5], win[6])
+    r[#r + 1] = {summed(base, HOURS, win[1], win[2])}
+    r[#r + 1] = {summed(base, MINUTES, win[3], win[4])}
   else
-    for _, s in ipairs(suffixes) do r[#r + 1] = redis.call('HGETALL', base .. s) end
+    r[#r + 1] = redis.call('HGETALL', base .. POSTS)
+    local hours, minutes = {}, {}
+    for _, s in ipairs(HOURS) do hours[#hours + 1] = redis.call('HGETALL', base .. s) end
+    for _, s in ipairs(MINUTES) do minutes[#minutes + 1] = redis.call('HGETALL', base .. s) end
+    r[#r + 1] = hours
+    r[#r + 1] = minutes
   end
   out[#out + 1] = r
 end

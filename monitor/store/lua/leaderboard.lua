@@ -1,4 +1,5 @@
--- Write creators' metric documents and leaderboard entries (monitor/store/creators.py: _write_docs).
+-- Write creators' metric documents and leaderboard entries (monitor/store/leaderboard.py:
+-- Leaderboard.write_states, which builds these arguments).
 --
 -- Same result as writing every board every time, but only metrics whose value changed are
 -- written: the values last written are kept in the creator's meta hash (`lbv`), and reading and
@@ -11,10 +12,11 @@
 -- is still the one the caller read: a batch that touched the creator meanwhile keeps it due.
 -- ARGV[1] = leaderboard key prefix (`<prefix>lb:`), ARGV[2] = metric names, comma-separated;
 -- ARGV[3] = the watermark the documents were computed at, ARGV[4] = the state version,
--- ARGV[5] = the due set; then 9 values per creator: id, meta key, doc key, doc JSON ('' for an
--- unknown creator: nothing to write), tier, community, values (the metrics' values in order as
--- sent to ZADD, '' for none, separated by \31), the due score read ('' if not read from the due
--- set: then the next change only ever moves the entry earlier), next change ('' for never).
+-- ARGV[5] = the due set; then 9 values per creator (named as in the loop below): cid, meta key,
+-- doc key, json (the document; '' for an unknown creator: nothing to write), tier, community g,
+-- sig (the metrics' values in order as sent to ZADD, '' for none, separated by \31), read (the
+-- due score read; '' if not read from the due set: then the next change only ever moves the
+-- entry earlier), nxt (the next change; '' for never).
 -- Board names mirror monitor/store/keys.py: lb:<metric>, lb:<metric>:tier:<tier>, lb:<metric>:g:{<g>}.
 
 local LB = ARGV[1]
@@ -64,16 +66,15 @@ end
 
 local skipped = 0
 for i = 6, #ARGV, 9 do
-  local cid, meta, json = ARGV[i], ARGV[i + 1], ARGV[i + 3]
+  local cid, meta, doc, json, tier, g, sig, read, nxt = unpack(ARGV, i, i + 8)
   if json ~= '' then
     local cur = redis.call('HMGET', meta, 'lbtier', 'lbg', 'lbv', 'lbver')
     if (tonumber(cur[4] or '') or -1) <= ver then
-      write(cid, meta, ARGV[i + 2], json, ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], cur)
+      write(cid, meta, doc, json, tier, g, sig, cur)
     else
       skipped = skipped + 1
     end
   end
-  local read, nxt = ARGV[i + 7], ARGV[i + 8]
   if read == '' then
     if nxt ~= '' then redis.call('ZADD', DUE, 'LT', nxt, cid) end
   elseif tonumber(redis.call('ZSCORE', DUE, cid) or '') == tonumber(read) then

@@ -6,12 +6,13 @@ from typing import Any, cast
 
 import pytest
 
-from monitor.store.creators import RefreshRound, Tables, refreshed_watermark
+from monitor.store.creators import refreshed_watermark
+from monitor.store.leaderboard import Leaderboard, RefreshRound
 from monitor.store.refresher import Refresher
 
 
 class Rounds:
-    """Stands in for Tables: hands out scripted rounds, each taking `took` seconds of the clock."""
+    """Stands in for Leaderboard: scripted rounds, each taking `took` seconds of the clock."""
 
     def __init__(self, rounds: list[RefreshRound], took: float) -> None:
         self.rounds, self.took, self.now = list(rounds), took, 0.0
@@ -30,7 +31,7 @@ def _refresher(fake: Rounds, slept: list[float], share: float = 0.25) -> Refresh
         slept.append(s)
         fake.now += s
 
-    return Refresher(cast(Tables, fake), share=share, clock=lambda: fake.now, sleep=sleep)
+    return Refresher(cast(Leaderboard, fake), share=share, clock=lambda: fake.now, sleep=sleep)
 
 
 async def test_rounds_are_paced_to_the_share_and_the_progress_marked_once_complete() -> None:
