@@ -58,9 +58,32 @@ class BatchPlan:
     dead_index: list[dict[str, Any]] = field(default_factory=list)
 
     def request(self) -> dict[str, Any]:
+        """The plan's part of store/lua/apply_batch.lua's JSON request (fields: see ``_op``)."""
         return {"tps": self.tps, "last": self.last, "events": self.events, "dead": self.dead_index}
 
 
+# The fields of an event op, read by store/lua/apply_batch.lua. One or few letters on purpose:
+# they are a large part of each event's bytes to Redis (the benchmarks' bytes per event), so
+# they are documented here, not renamed.
+#   field  events       meaning
+#   k      all          kind: "c" comment, "p" post snapshot, "a" follower (audience) snapshot
+#   i      all          1-based index into ``tps`` and ``last``: the record's topic-partition
+#   o      all          the record's offset (the offset guard)
+#   id     all          event_id (the per-creator, per-day dedup set)
+#   cr     all          creator_id
+#   pl     all          platform
+#   t      all          event time, ms: a comment's creation, a snapshot's observation
+#   g      all, if any  community tag
+#   s      c            sentiment, compound x 10 000 (core/sentiment.py: SCALE); <= -500 negative,
+#                       >= 500 positive
+#   cid    c            comment_id (evidence)
+#   post   c, p         post_id
+#   ct     p            the post's creation time, ms
+#   tot    p            the post's interactions when observed (likes + comments + shares)
+#   f      a; p if any  followers when observed
+#   b      c, p         brands the text mentions, sorted; absent when none
+#   x      with b       the text, its first EVIDENCE_CHARS characters (brand evidence)
+# A dead letter's entry in ``dead``: ``i`` and ``o`` as above, ``code`` the rejection code.
 def _op(
     kind: str, tp: int, rec: RawRecord, ev: PostSnapshot | Comment | FollowerSnapshot
 ) -> dict[str, Any]:

@@ -19,9 +19,9 @@ DAY_MS: Final = 86_400_000
 MINUTE_KEEP_MS: Final = 6 * HOUR_MS
 MINUTE_TTL_S: Final = 8 * 3600
 # Creator detectors judge closed steps of this size; the Lua script marks creators per step.
+DETECT_STEP_MS: Final = 5 * MINUTE_MS
 # Due scores of changed creators: version - 2**50, below every watermark, oldest change first.
 DUE_CHANGED: Final = -(2**50)
-DETECT_STEP_MS: Final = 5 * MINUTE_MS
 # Slack on top of retention for hour buckets, dedup sets and post snapshots (wall-clock TTLs).
 TTL_SLACK_S: Final = 24 * 3600
 ALERT_STREAM_MAXLEN: Final = 10_000
@@ -64,7 +64,7 @@ class Keys:
 
     @property
     def refreshed(self) -> str:
-        """Hash with the watermark the leaderboards were last fully refreshed at."""
+        """Hash: ``progress`` (``watermark:applied:late``) the documents last fully caught up to."""
         return f"{self.prefix}lb:refreshed"
 
     @property

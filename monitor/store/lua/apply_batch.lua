@@ -9,8 +9,21 @@
 -- folded over the batch in Lua and written once per creator, which gives the same state as
 -- writing them event by event because each is a maximum or a set union.
 --
--- ARGV[1] = key prefix, ARGV[2] = JSON request (see monitor/store/apply.py: BatchRequest).
--- Key layout mirrors monitor/store/keys.py.
+-- ARGV[1] = key prefix, ARGV[2] = JSON request: the batch (monitor/ingest/plan.py:
+-- BatchPlan.request: tps, last, events, dead), the constants of monitor/store/apply.py
+-- (TableStore._static: retention_ms, minute_keep_ms, *_ttl_s, evidence_keep, step_ms, due_changed)
+-- and wall_ms. An event's fields (the table at monitor/ingest/plan.py: _op is the definition):
+--   k     kind: 'c' comment, 'p' post snapshot, 'a' follower (audience) snapshot
+--   i     1-based index into tps and last (the record's topic-partition); o its offset
+--   id    event_id; cr creator_id; pl platform; g community tag (if any)
+--   t     event time (ms): a comment's creation, a snapshot's observation
+--   s     comments: sentiment, compound x 10000 (<= -500 negative, >= 500 positive)
+--   cid   comments: comment_id; post: comments and posts: post_id
+--   ct    posts: creation time (ms); tot: interactions when observed
+--   f     followers when observed (follower snapshots; posts if any)
+--   b     brands mentioned (sorted; absent when none); x the evidence text (with b)
+-- A dead letter (req.dead): i and o as above, code the rejection code.
+-- Key names mirror monitor/store/keys.py.
 
 local P = ARGV[1]
 local req = cjson.decode(ARGV[2])
