@@ -113,6 +113,26 @@ def _minute_counts(days: Sequence[Mapping[str, str]]) -> tuple[dict[int, int], d
     return mentions, negative
 
 
+def _timeline(
+    days: Sequence[Mapping[str, str]], first: int, n_buckets: int, window_min: int
+) -> list[dict[str, int]]:
+    """``n_buckets`` windows of ``window_min`` minutes from minute ``first`` on (pure)."""
+    mentions, negative = _minute_counts(days)
+    timeline = []
+    for k in range(n_buckets):
+        start = first + k * window_min
+        span = range(start, start + window_min)
+        timeline.append(
+            {
+                "t_ms": start * MINUTE_MS,
+                "end_ms": (start + window_min) * MINUTE_MS - 1,
+                "mentions": sum(mentions.get(m, 0) for m in span),
+                "negative": sum(negative.get(m, 0) for m in span),
+            }
+        )
+    return timeline
+
+
 def _day_range(first_minute: int, last_minute: int) -> range:
     return range(first_minute * MINUTE_MS // DAY_MS, last_minute * MINUTE_MS // DAY_MS + 1)
 
@@ -210,19 +230,7 @@ class BrandTables:
         pipe.hgetall(self._keys.brand_creators(brand, today))
         pipe.hgetall(self._keys.brand_creators(brand, today - 1))
         replies = await pipe.execute()
-        mentions, negative = _minute_counts(replies[: len(days)])
-        timeline = []
-        for k in range(n_buckets):
-            start = first + k * w
-            span = range(start, start + w)
-            timeline.append(
-                {
-                    "t_ms": start * MINUTE_MS,
-                    "end_ms": (start + w) * MINUTE_MS - 1,
-                    "mentions": sum(mentions.get(m, 0) for m in span),
-                    "negative": sum(negative.get(m, 0) for m in span),
-                }
-            )
+        timeline = _timeline(replies[: len(days)], first, n_buckets, w)
         rule = _public_rule(rule_raw)
         current = timeline[-1]
         return {
