@@ -9,16 +9,14 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from monitor.brands.matching import BrandMatcher
 from monitor.core.metrics import creator_metrics, next_change_ms, post_windows
 from monitor.core.windows import USUAL_HOURS, history_hours, window_sum
-from monitor.ingest.plan import RawRecord, plan_batch
 from monitor.settings import Settings
 from monitor.store.apply import TableStore
 from monitor.store.creators import Tables
 from monitor.store.keys import DAY_MS, HOUR_MS, Keys, hour_hash
 from monitor.store.leaderboard import Leaderboard
-from schemas.events import EventKind, format_time_ms
+from tests.integration.batches import T0, Batches
 
 pytestmark = pytest.mark.integration
 
@@ -66,81 +64,26 @@ async def test_history_sums_equal_the_hour_buckets_summed_in_python(
     assert (await tables.creator_states(creators[:1], now))[0].history is None
 
 
-def _comment(creator: str, n: int, t_ms: int) -> RawRecord:
-    event = {
-        "event_id": f"{creator}-{n}",
-        "platform": "instagram",
-        "comment_id": f"{creator}-{n}",
-        "post_id": "p1",
-        "creator_id": creator,
-        "text": "love it",
-        "created_at": format_time_ms(t_ms),
-    }
-    return _record("comment", 0, n, event)
-
-
-def _post(creator: str, n: int, created_ms: int, observed_ms: int, likes: int) -> RawRecord:
-    event = {
-        "event_id": f"{creator}-post-{n}",
-        "platform": "instagram",
-        "post_id": f"p{n}",
-        "creator_id": creator,
-        "created_at": format_time_ms(created_ms),
-        "observed_at": format_time_ms(observed_ms),
-        "likes": likes,
-        "comments": 3,
-        "shares": 1,
-        "followers": 5000 + n,
-    }
-    return _record("post", 1, n, event)
-
-
-def _record(kind: EventKind, partition: int, offset: int, event: dict[str, Any]) -> RawRecord:
-    return RawRecord(
-        topic=f"social.{kind}s",
-        kind=kind,
-        partition=partition,
-        offset=offset,
-        key=event["creator_id"].encode(),
-        value=orjson.dumps(event),
-    )
-
-
-async def _apply(store: TableStore, records: list[RawRecord]) -> None:
-    plan = plan_batch(
-        records,
-        watermark_ms=0,
-        wall_ms=T0 + DAY_MS,
-        future_tolerance_ms=DAY_MS,
-        matcher=BrandMatcher({}),
-        sentiment=lambda _: 500,
-    )
-    await store.apply(plan)
-
-
-T0 = 1_795_168_800_000  # 2026-11-20T10:00:00Z, an hour boundary
-
-
 async def test_only_creators_with_changes_or_passing_window_edges_are_recomputed(
     settings: Settings, redis: aioredis.Redis
 ) -> None:
     keys = Keys(settings.redis_prefix)
-    tables, store = Tables(redis, keys, settings), TableStore(redis, keys, settings)
+    tables, batches = Tables(redis, keys, settings), Batches(TableStore(redis, keys, settings))
     board = Leaderboard(redis, keys, settings, tables)
     # c0 commented at T0, the others 20 minutes later
-    await _apply(
-        store, [_comment(f"instagram:c{i}", i, T0 + (i > 0) * 20 * 60_000) for i in range(30)]
+    await batches.apply(
+        batches.comment(f"instagram:c{i}", T0 + (i > 0) * 20 * 60_000) for i in range(30)
     )
     first = await board.refresh_due()
     assert (first.creators, first.complete) == (30, True)
     assert (await board.refresh_due()).creators == 0  # nothing changed, the watermark stayed
 
     # c1 comments again 50 minutes later: c1 changed, but no window edge passed anyone's data
-    await _apply(store, [_comment("instagram:c1", 100, T0 + 50 * 60_000)])
+    await batches.apply([batches.comment("instagram:c1", T0 + 50 * 60_000)])
     assert (await board.refresh_due()).creators == 1
     # 61 minutes after T0, c0's minute leaves the 1 h window: c0 alone is due, and its
     # comments_1h drops to zero; c1 (changed: its third comment this hour) is recomputed with it
-    await _apply(store, [_comment("instagram:c1", 101, T0 + 61 * 60_000)])
+    await batches.apply([batches.comment("instagram:c1", T0 + 61 * 60_000)])
     again = await board.refresh_due()
     assert again.creators == 2
     doc = await redis.get(keys.creator_doc("instagram:c0"))
@@ -162,21 +105,22 @@ async def test_a_batch_applied_during_a_refresh_round_leaves_its_creator_due(
     settings: Settings, redis: aioredis.Redis
 ) -> None:
     keys = Keys(settings.redis_prefix)
-    store = TableStore(redis, keys, settings)
+    batches = Batches(TableStore(redis, keys, settings))
+    first = [batches.comment("instagram:c0", T0), batches.comment("instagram:c1", T0)]
     # c0 comments again 10 minutes later, in a batch that lands just after the round read the
     # watermark and the due set: its document, computed at T0, cannot show that comment
-    racing = [[_comment("instagram:c0", 10, T0 + 10 * 60_000)]]
+    racing = [[batches.comment("instagram:c0", T0 + 10 * 60_000)]]
 
     class RacedLeaderboard(Leaderboard):
         async def _version(self, *args: Any, **kwargs: Any) -> Any:
             read = await super()._version(*args, **kwargs)
             if racing:
-                await _apply(store, racing.pop())
+                await batches.apply(racing.pop())
             return read
 
     tables = Tables(redis, keys, settings)
     board = RacedLeaderboard(redis, keys, settings, tables)
-    await _apply(store, [_comment("instagram:c0", 1, T0), _comment("instagram:c1", 2, T0)])
+    await batches.apply(first)
     assert (await board.refresh_due()).creators == 2
     assert not racing
     # c0 is still due (at the newer watermark); c1 is not (no window edge passed in 10 minutes)
@@ -194,11 +138,11 @@ async def test_windows_summed_by_redis_give_the_same_metrics_and_next_change(
     settings: Settings, redis: aioredis.Redis
 ) -> None:
     keys = Keys(settings.redis_prefix)
-    tables, store = Tables(redis, keys, settings), TableStore(redis, keys, settings)
+    tables, batches = Tables(redis, keys, settings), Batches(TableStore(redis, keys, settings))
     rng = random.Random(9)
     creators = [f"instagram:c{i}" for i in range(12)]
     records = [
-        _comment(rng.choice(creators), n, T0 - rng.randint(0, 30 * HOUR_MS)) for n in range(600)
+        batches.comment(rng.choice(creators), T0 - rng.randint(0, 30 * HOUR_MS)) for _ in range(600)
     ]
     edges = []  # watermarks where a post leaves a window, and the millisecond before
     for n in range(200):  # posts created over 9 days, observed up to a day later
@@ -206,8 +150,10 @@ async def test_windows_summed_by_redis_give_the_same_metrics_and_next_change(
         if n < 4:
             edges += [created + length - d for length in (DAY_MS, 7 * DAY_MS) for d in (0, 1)]
         observed = min(T0, created + rng.randint(0, DAY_MS))
-        records.append(_post(rng.choice(creators), n, created, observed, rng.randint(0, 900)))
-    await _apply(store, records)
+        cid, likes = rng.choice(creators), rng.randint(0, 900)
+        post = batches.post(cid, f"p{n}", created, observed, likes=likes, followers=5000 + n)
+        records.append(post)
+    await batches.apply(records)
     now = await tables.watermark()
     fields_raw = fields_summed = 0
     for at in (now, now - 90 * 60_000, now - 20 * HOUR_MS, now - 3 * DAY_MS, *edges):
