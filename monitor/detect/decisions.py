@@ -1,126 +1,20 @@
-"""Detector decisions and the alert lifecycle (pure).
+"""Detector decisions (pure).
 
-Each detector turns numbers into a ``Finding`` (is the condition true now, how bad, with what
-evidence); ``advance`` runs the Alertmanager-like lifecycle: pending → firing (one record per
-episode, stable ``alert_id``) → resolved, with hold/clear counts against flapping and repeats only
-when severity rises or after the repeat interval. Everything is in event time, so replaying history
-gives the same decisions.
+Each detector turns numbers into a ``Finding``: is the condition true now, how bad, with what
+evidence. ``monitor.detect.lifecycle.advance`` turns runs of findings into alert records.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from monitor.core.stats import alpha_for_half_life, binomial_sf, ewma, poisson_sf, seasonal_factor
-from schemas.events import format_time_ms
-from schemas.records import SEVERITY_RANK, Alert, AlertType, Severity
+from monitor.detect.lifecycle import Finding
+from monitor.store.keys import MINUTE_MS
+from schemas.records import Severity
 
 HOURS_PER_WEEK: Final = 168
-MINUTE_MS: Final = 60_000
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Finding:
-    active: bool
-    severity: Severity = "warning"
-    value: float = 0.0
-    baseline: float | None = None
-    score: float | None = None
-    threshold: float | None = None
-    window: str = ""
-    summary: str = ""
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Lifecycle:
-    hold_steps: int = 1
-    clear_steps: int = 3
-    repeat_ms: int = 4 * 3_600_000
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Subject:
-    type: AlertType
-    key: str  # brand id or creator id: what one episode is about
-    brand: str | None = None
-    creator_id: str | None = None
-    community: str | None = None
-
-
-def advance(
-    state: dict[str, Any] | None,
-    subject: Subject,
-    finding: Finding,
-    *,
-    now_ms: int,
-    detected_at: str,
-    policy: Lifecycle,
-) -> tuple[dict[str, Any] | None, list[Alert]]:
-    """One lifecycle step for one subject; returns the new state and the records to emit."""
-    st = dict(state or {})
-    phase = st.get("phase", "ok")
-    out: list[Alert] = []
-
-    def record(status: str, f: Finding) -> Alert:
-        return Alert(
-            alert_id=st["alert_id"],
-            type=subject.type,
-            status=status,  # type: ignore[arg-type]  # "firing" | "resolved" by construction
-            severity=f.severity,
-            brand=subject.brand,
-            creator_id=subject.creator_id,
-            community=subject.community,
-            window=f.window,
-            value=f.value,
-            baseline=f.baseline,
-            score=f.score,
-            threshold=f.threshold,
-            event_time=format_time_ms(now_ms),
-            detected_at=detected_at,
-            summary=f.summary if status == "firing" else f"Resolved: {f.summary}",
-            evidence=f.evidence,
-        )
-
-    if finding.active:
-        st["clear"] = 0
-        if phase == "firing":
-            rose = SEVERITY_RANK[finding.severity] > SEVERITY_RANK[st["severity"]]
-            if rose or now_ms - st["sent_ms"] >= policy.repeat_ms:
-                st.update(severity=finding.severity, sent_ms=now_ms, last=_finding_dict(finding))
-                out.append(record("firing", finding))
-            else:
-                st["last"] = _finding_dict(finding)
-            return st, out
-        st["hold"] = st.get("hold", 0) + 1
-        st["phase"] = "pending"
-        if st["hold"] >= policy.hold_steps:
-            started = format_time_ms(now_ms)
-            st.update(
-                phase="firing",
-                alert_id=f"{subject.type}:{subject.key}:{started}",
-                severity=finding.severity,
-                sent_ms=now_ms,
-                last=_finding_dict(finding),
-            )
-            out.append(record("firing", finding))
-        return st, out
-    if phase == "firing":
-        st["clear"] = st.get("clear", 0) + 1
-        if st["clear"] >= policy.clear_steps:
-            last = Finding(**st["last"])
-            cleared = Finding(
-                **{**_finding_dict(last), "value": finding.value, "score": finding.score}
-            )
-            out.append(record("resolved", cleared))
-            return None, out
-        return st, out
-    return None, out
-
-
-def _finding_dict(f: Finding) -> dict[str, Any]:
-    return asdict(f)
 
 
 # --- mention spikes -------------------------------------------------------------------------
@@ -190,6 +84,18 @@ def spike_learn(
         "rate": new_rate,
         "history": history + 1,
         "profile": profile,
+    }
+
+
+def spike_public_state(
+    *, name: str, state: dict[str, Any], policy: SpikePolicy, minute: int
+) -> dict[str, str]:
+    """The public face of the baseline, for the web view's band: what ``minute`` would expect."""
+    expected = spike_finding(name=name, count=0, state=state, policy=policy, minute=minute).baseline
+    return {
+        "baseline": str(expected),
+        "window_min": str(policy.window_min),
+        "updated_ms": str(minute * MINUTE_MS),
     }
 
 

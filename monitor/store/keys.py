@@ -50,6 +50,20 @@ class Keys:
         return f"{self.prefix}pwm"
 
     @property
+    def partition_walls(self) -> str:
+        """Hash ``topic:partition`` -> wall-clock ms of the last batch applied from it."""
+        return f"{self.prefix}pwall"
+
+    @property
+    def first_event(self) -> str:
+        """The oldest event time ever applied: where the detectors' first pass starts."""
+        return f"{self.prefix}first"
+
+    def dirty_creators(self, step: int) -> str:
+        """Set of creators whose state changed within one detector step (``DETECT_STEP_MS``)."""
+        return f"{self.prefix}dirty:{step}"
+
+    @property
     def stats(self) -> str:
         return f"{self.prefix}stats"
 
@@ -128,7 +142,7 @@ class Keys:
         return f"{self.prefix}brands"
 
     def brand_minutes(self, brand: str, day_index: int) -> str:
-        """Hash of one event-time day: ``<minute index>`` and ``neg:<minute index>`` -> mentions."""
+        """Hash of one event-time day: ``<minute>``, ``cn:<minute>``, ``neg:<minute>`` -> counts."""
         return f"{self.brand(brand)}:d:{day_index}"
 
     def brand_creators(self, brand: str, day_index: int) -> str:
@@ -143,21 +157,58 @@ class Keys:
         """Hash the detector keeps: ``baseline``, ``window_min``, ``updated_ms``."""
         return f"{self.brand(brand)}:state"
 
-    # --- detector progress (monitor/detect/runner.py) -----------------------------------------
+    def brand_hours(self, brand: str, day_index: int) -> str:
+        """Hash of one event-time day: ``cn:<hour index>`` and ``neg:<hour index>`` -> counts."""
+        return f"{self.brand(brand)}:hd:{day_index}"
+
+    def brand_minute_evidence(self, brand: str, minute_index: int) -> str:
+        """Sorted set of one minute's top mentions (JSON): a spike alert's evidence."""
+        return f"{self.brand(brand)}:ev:{minute_index}"
+
+    def brand_mentioners(self, brand: str) -> str:
+        """Sorted set creator_id -> newest event time the creator mentioned the brand."""
+        return f"{self.brand(brand)}:creators"
+
+    # --- detector (monitor/detect) -------------------------------------------------------
     @property
     def detect_minute(self) -> str:
-        """The last event-time minute the brand detectors have judged."""
+        """The last minute index the brand pass judged."""
         return f"{self.prefix}det:minute"
 
     @property
     def detect_step(self) -> str:
-        """The last closed step (``DETECT_STEP_MS``) the creator detectors have judged."""
+        """The last step index (``DETECT_STEP_MS``) the creator pass judged."""
         return f"{self.prefix}det:step"
 
     @property
+    def detect_brand_spikes(self) -> str:
+        """Hash brand -> mention-spike state (JSON: baseline, lifecycle, last minute judged)."""
+        return f"{self.prefix}det:brand"
+
+    @property
+    def detect_brand_sentiment(self) -> str:
+        """Hash brand -> sentiment-shift lifecycle state (JSON)."""
+        return f"{self.prefix}det:brand_sent"
+
+    @property
+    def detect_creators(self) -> str:
+        """Hash creator_id -> the creator detectors' state (JSON: lifecycles, last tier)."""
+        return f"{self.prefix}det:creator"
+
+    @property
+    def detect_firing(self) -> str:
+        """Set of creators with an alert firing: judged every step, changed or not."""
+        return f"{self.prefix}det:firing"
+
+    @property
     def detect_outbox(self) -> str:
-        """List of alerts decided but not yet delivered to Kafka."""
+        """List of alert records (JSON) committed with the detector state, not yet sent."""
         return f"{self.prefix}det:outbox"
+
+    @property
+    def detect_sent(self) -> str:
+        """Set of ``alert_id|status|severity|event_time`` markers already sent to Kafka."""
+        return f"{self.prefix}det:sent"
 
     # --- Slack notifier ---------------------------------------------------------------------
     def notified(self, marker: str) -> str:
@@ -203,3 +254,5 @@ def members_set(base: str) -> str:
 # The notifier's delivered-alert markers outlive the alerts topic's default 7-day retention, so
 # any record a restart (or a group offset reset) can re-read is still recognised as delivered.
 NOTIFIED_TTL_S: Final = 8 * 24 * 3600
+# The detector's sent markers: longer than any outbox can wait for a broker to come back.
+DETECT_SENT_TTL_S: Final = 30 * 86400

@@ -1,0 +1,108 @@
+"""The detector's outbox (I/O): alerts committed with the detector state, then sent to Kafka.
+
+A pass writes its state, its cursors and its alerts in one transaction, so a crash either keeps
+all three or none. Sending comes after: a failed send leaves the records in the outbox for the
+next flush, and a delivered marker per record keeps a flush (a restart, a new leader) from
+re-sending what already reached Kafka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+
+from monitor.ingest.pipeline import Sender
+from monitor.kafka.topics import ALERTS
+from monitor.logs import get_logger
+from monitor.settings import Settings
+from monitor.store.client import RedisMapping
+from monitor.store.keys import ALERT_STREAM_MAXLEN, DETECT_SENT_TTL_S, Keys
+from schemas.codec import dumps, loads
+from schemas.records import Alert
+
+log = get_logger(__name__)
+
+
+class Outbox:
+    def __init__(
+        self, *, redis: aioredis.Redis, keys: Keys, settings: Settings, sender: Sender
+    ) -> None:
+        self._redis = redis
+        self._k = keys
+        self._topic = settings.topic(ALERTS)
+        self._sender = sender
+        self._flushing = asyncio.Lock()
+
+    async def commit(
+        self,
+        states: Mapping[str, Mapping[str, str]],
+        cursors: Mapping[str, int],
+        alerts: Sequence[Alert],
+    ) -> None:
+        """Hashes of detector state, pass cursors and the pass's alerts, in one transaction."""
+        pipe = self._redis.pipeline(transaction=True)
+        for key, fields in states.items():
+            if fields:
+                pipe.hset(key, mapping=cast(RedisMapping, fields))
+        for key, value in cursors.items():
+            pipe.set(key, value)
+        if alerts:
+            pipe.rpush(self._k.detect_outbox, *[a.to_json() for a in alerts])
+        await pipe.execute()
+
+    async def flush(self) -> int:
+        """Send every record in the outbox not sent before; returns how many were sent."""
+        # the brand and creator passes flush from their own timers: one flush at a time, or both
+        # could send the same alert before either marked it sent
+        async with self._flushing:
+            return await self._flush()
+
+    async def _flush(self) -> int:
+        raw: list[str] = await self._redis.lrange(self._k.detect_outbox, 0, -1)  # type: ignore[assignment]  # decode_responses=True
+        if not raw:
+            return 0
+        fresh = await self._unsent(raw)
+        await self._sender.send_many(
+            [
+                (self._topic, (a["brand"] or a["creator_id"] or "").encode(), dumps(a))
+                for _, a in fresh
+            ]
+        )
+        pipe = self._redis.pipeline(transaction=True)
+        for marker, alert in fresh:
+            pipe.sadd(self._k.detect_sent, marker)
+            pipe.xadd(
+                self._k.alerts_stream,
+                {"alert": dumps(alert)},
+                maxlen=ALERT_STREAM_MAXLEN,
+                approximate=True,
+            )
+        pipe.expire(self._k.detect_sent, DETECT_SENT_TTL_S)
+        # records pushed since the read above stay for the next flush
+        pipe.ltrim(self._k.detect_outbox, len(raw), -1)
+        await pipe.execute()
+        for _, alert in fresh:
+            log.info(
+                "alert",
+                alert_id=alert["alert_id"],
+                status=alert["status"],
+                brand=alert["brand"],
+                creator=alert["creator_id"],
+                severity=alert["severity"],
+            )
+        return len(fresh)
+
+    async def _unsent(self, raw: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+        """The outbox's records with their delivered markers, minus those already delivered."""
+        fresh: list[tuple[str, dict[str, Any]]] = []
+        for item in raw:
+            alert = loads(item)
+            marker = (
+                f"{alert['alert_id']}|{alert['status']}|{alert['severity']}|{alert['event_time']}"
+            )
+            if not await self._redis.sismember(self._k.detect_sent, marker):
+                fresh.append((marker, alert))
+        return fresh
