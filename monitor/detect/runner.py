@@ -2,8 +2,8 @@
 
 A step is judged only once every active input partition has moved past it (or went idle), so a
 replay at full speed judges exactly the same steps, with the same data, as living through them.
-Alerts leave through an outbox in Redis written atomically with the detector state; a delivered
-marker keeps a restart from re-sending what already reached Kafka.
+Each pass commits its state, cursors and alerts in one transaction through ``Outbox``, which then
+sends them; the decisions themselves are pure (decisions, lifecycle, creators, brand_rules).
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ YIELD_EVERY: Final = 50  # creators judged between two turns of the event loop
 
 
 class Detector:
+    """Brand and creator passes over closed time; state lives in Redis, so any worker can lead."""
+
     def __init__(
         self,
         *,
@@ -70,7 +72,7 @@ class Detector:
         self._end_offsets = end_offsets
         self._life = lifecycle or Lifecycle()
         self._clock = clock
-        self.outbox = Outbox(redis=redis, keys=keys, settings=settings, sender=sender)
+        self._outbox = Outbox(redis=redis, keys=keys, settings=settings, sender=sender)
         self._bands = TierBands.from_settings(settings)
         self._growth = GrowthPolicy(
             micro_min=settings.tier_micro_min, micro_max=settings.tier_macro_min
@@ -117,7 +119,7 @@ class Detector:
         return await self._run("creators", self._creator_pass)
 
     async def _run(self, what: str, judge: Callable[[int, int], Awaitable[int]]) -> int:
-        sent = await self.outbox.flush()
+        sent = await self._outbox.flush()
         closed = await self.closed_ms()
         if closed is None:
             return sent
@@ -125,7 +127,7 @@ class Detector:
         first = int(first_raw) if first_raw else closed
         started = time.perf_counter()
         judged = await judge(closed, first)
-        sent += await self.outbox.flush()
+        sent += await self._outbox.flush()
         if judged:
             log.info(
                 "detection pass",
@@ -170,7 +172,7 @@ class Detector:
             public[self._k.brand_state(brand)] = spike_public_state(
                 name=rule.name, state=state, policy=policy, minute=target + 1
             )
-        await self.outbox.commit(
+        await self._outbox.commit(
             {spikes_key: new_states, **public}, {self._k.detect_minute: target}, alerts
         )
         return target - cursor
@@ -258,7 +260,7 @@ class Detector:
         )
         brand_alerts, brand_states = await self._judge_brand_sentiment(now, detected_at, rules)
         alerts.extend(brand_alerts)
-        await self.outbox.commit(
+        await self._outbox.commit(
             {self._k.detect_creators: new_states, self._k.detect_brand_sentiment: brand_states},
             {self._k.detect_step: step},
             alerts,
