@@ -25,7 +25,7 @@ from monitor.kafka.sender import BatchSender
 from monitor.kafka.topics import ALERTS, COMMENTS, EndOffsets, create_topics
 from monitor.settings import Settings
 from monitor.store.creators import Tables
-from monitor.store.keys import DETECT_STEP_MS, MINUTE_MS, Keys
+from monitor.store.keys import DAY_MS, DETECT_STEP_MS, MINUTE_MS, Keys
 from schemas.events import format_time_ms
 from schemas.records import Alert
 from tests.helpers import read_topic
@@ -222,7 +222,7 @@ def rule() -> BrandRule:
 # Minutes of the planted history: a mention every 4 minutes for 400 minutes (the spike detector
 # learns for 360 before it may fire), then 15 minutes at 4 a minute, then quiet. The burst
 # crosses midnight, so the window reads two day hashes.
-M0 = (T0 // 86_400_000 + 1) * 1440 - 405
+M0 = (T0 // DAY_MS + 1) * 1440 - 405
 BURST = range(M0 + 400, M0 + 415)
 LAST = M0 + 460
 
@@ -238,7 +238,7 @@ async def plant_mentions(redis: aioredis.Redis, keys: Keys) -> None:
     for m in range(M0, LAST):
         count = 4 if m in BURST else (1 if m % 4 == 0 else 0)
         if count:
-            pipe.hset(keys.brand_minutes("acme", m * MINUTE_MS // 86_400_000), str(m), count)
+            pipe.hset(keys.brand_minutes("acme", m * MINUTE_MS // DAY_MS), str(m), count)
         if m in BURST:
             pipe.zadd(keys.brand_minute_evidence("acme", m), evidence(m))
     pipe.set(keys.first_event, M0 * MINUTE_MS)
