@@ -21,8 +21,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.services import reset_group, wipe_redis
 from bench.window import Mark, measurement_window
+from monitor.core.units import MINUTE_MS
 from monitor.settings import Settings
-from monitor.store.keys import DETECT_STEP_MS, MINUTE_MS, Keys
+from monitor.store.keys import DETECT_STEP_MS, Keys
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -39,10 +39,11 @@ from monitor.core.metrics import (  # noqa: E402
     CreatorState,
     PostState,
 )
+from monitor.core.units import DAY_MS, HOUR_MS  # noqa: E402
 from monitor.settings import load_settings  # noqa: E402
 from monitor.store.client import make_redis  # noqa: E402  # after the repo is on sys.path
 from monitor.store.creators import Tables  # noqa: E402
-from monitor.store.keys import DAY_MS, HOUR_MS, Keys  # noqa: E402
+from monitor.store.keys import Keys  # noqa: E402
 from monitor.store.leaderboard import Leaderboard  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "web_latency.json"

@@ -17,13 +17,14 @@ from aiokafka import AIOKafkaConsumer
 
 from monitor.brands.rules import parse_rules_toml
 from monitor.cli.rules import apply_rules
+from monitor.core.units import MINUTE_MS
 from monitor.kafka.clients import kafka_client_options
 from monitor.kafka.topics import ALERTS, create_topics, delete_namespace_topics
 from monitor.settings import Settings, replace
 from monitor.sim.produce import produce_events
 from monitor.sim.scenario import Scenario, iter_jsonl, standard, truth_json
 from monitor.store.client import make_redis
-from monitor.store.keys import DETECT_STEP_MS, MINUTE_MS, Keys, namespace_pattern
+from monitor.store.keys import DETECT_STEP_MS, Keys, namespace_pattern
 from schemas.codec import dumps, loads
 from schemas.events import parse_time_ms
 

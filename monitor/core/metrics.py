@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from monitor.core.sentiment import SCALE
+from monitor.core.units import DAY_MS, HOUR_MS, MINUTE_MS
 from monitor.core.windows import (
     USUAL_HOURS,
     history_hours,
@@ -19,7 +20,6 @@ from monitor.core.windows import (
     minute_window,
     window_sum,
 )
-from monitor.store.keys import DAY_MS, HOUR_MS, MINUTE_MS
 
 if TYPE_CHECKING:  # annotations only: the maths stays free of the settings loader
     from monitor.settings import Settings

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from monitor.store.keys import DAY_MS, HOUR_MS, MINUTE_MS
+from monitor.core.units import DAY_MS, HOUR_MS, MINUTE_MS
 
 
 def bucket_range(now_ms: int, size_ms: int, count: int) -> range:

@@ -7,7 +7,7 @@ from typing import Final
 
 from monitor.brands.rules import BrandRule
 from monitor.detect.decisions import SpikePolicy
-from monitor.store.keys import DAY_MS
+from monitor.core.units import DAY_MS
 from schemas.records import Alert
 
 # A creator who mentioned a brand within this long is one the brand cares about.

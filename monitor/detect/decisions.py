@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from monitor.core.stats import alpha_for_half_life, binomial_sf, ewma, poisson_sf, seasonal_factor
 from monitor.detect.lifecycle import Finding
-from monitor.store.keys import MINUTE_MS
+from monitor.core.units import MINUTE_MS
 from schemas.records import Severity
 
 HOURS_PER_WEEK: Final = 168

@@ -36,7 +36,8 @@ from monitor.ingest.pipeline import Sender
 from monitor.logs import get_logger
 from monitor.settings import Settings
 from monitor.store.creators import Tables
-from monitor.store.keys import DAY_MS, DETECT_STEP_MS, HOUR_MS, MINUTE_MS, Keys
+from monitor.core.units import DAY_MS, HOUR_MS, MINUTE_MS
+from monitor.store.keys import DETECT_STEP_MS, Keys
 from schemas.codec import dumps, loads
 from schemas.events import format_time_ms
 from schemas.records import Alert

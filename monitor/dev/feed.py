@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 
 from monitor.brands.rules import parse_rules_toml, rule_to_json
 from monitor.cli import args as cli_args
+from monitor.core.units import MINUTE_MS
 from monitor.dev.console import say
 from monitor.kafka.clients import kafka_client_options
 from monitor.kafka.topics import create_topics
@@ -24,7 +25,6 @@ from monitor.settings import Settings
 from monitor.sim.live import Cast, LivePlan, live_events, make_cast
 from monitor.sim.produce import EventTimePacer, Record, keyed_by_creator, produce
 from monitor.sim.scenario import RULES_TOML
-from monitor.store.keys import MINUTE_MS
 from schemas.events import format_time_ms
 
 

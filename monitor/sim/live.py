@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
+from monitor.core.units import HOUR_MS, MINUTE_MS
 from monitor.sim.events import audience, comment, platform_of, post_snapshot
 from monitor.sim.scenario import BRAND_TERMS, MENTION_RATE, NEGATIVE
 from monitor.sim.traffic import Timed, Traffic, comment_text, generate, make_creators
-from monitor.store.keys import HOUR_MS, MINUTE_MS
 from schemas.events import parse_time_ms
 
 BRANDS: Final = ("acme", "globex", "initech")

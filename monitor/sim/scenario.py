@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from monitor.core.units import HOUR_MS, MINUTE_MS
 from monitor.sim.events import audience, comment, platform_of, post_snapshot
 from monitor.sim.traffic import Timed, Traffic, comment_text, generate
-from monitor.store.keys import HOUR_MS, MINUTE_MS
 from schemas.events import format_time_ms
 
 RULES_TOML = """\

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from monitor.core.units import HOUR_MS, MINUTE_MS
 from monitor.sim.events import audience, comment, post_snapshot
-from monitor.store.keys import HOUR_MS, MINUTE_MS
 
 Timed = tuple[int, str, dict[str, Any]]  # (event time ms, contract topic, event)
 

@@ -17,10 +17,11 @@ import redis.asyncio as aioredis
 
 from monitor.brands.rules import MASK
 from monitor.core.metrics import mentions_by_brand
+from monitor.core.units import DAY_MS, MINUTE_MS
 from monitor.core.windows import hour_window
 from monitor.logs import get_logger
 from monitor.store.creators import Tables
-from monitor.store.keys import DAY_MS, EVIDENCE_KEEP, MINUTE_MS, Keys
+from monitor.store.keys import EVIDENCE_KEEP, Keys
 from schemas.codec import JSONDecodeError, loads
 
 log = get_logger(__name__)

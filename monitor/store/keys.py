@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-MINUTE_MS: Final = 60_000
-HOUR_MS: Final = 3_600_000
-DAY_MS: Final = 86_400_000
+from monitor.core.units import HOUR_MS, MINUTE_MS
 
 # Minute buckets serve 1 h windows, for the tables and for detectors that may trail the watermark
 # (input topics racing each other): keep six hours of them in event time.

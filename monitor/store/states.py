@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from monitor.core.metrics import CreatorState, History, PostState, PostWindows
+from monitor.core.units import DAY_MS
 from monitor.core.windows import (
     USUAL_HOURS,
     days_for_hours,
@@ -18,7 +19,7 @@ from monitor.core.windows import (
     hours_for_minutes,
     minute_window,
 )
-from monitor.store.keys import DAY_MS, Keys, followers_zset, hour_hash, minute_hash, posts_hash
+from monitor.store.keys import Keys, followers_zset, hour_hash, minute_hash, posts_hash
 from monitor.store.scripts import SCRIPT_CHUNK
 
 

@@ -8,9 +8,9 @@ from typing import Any
 import orjson
 
 from monitor.brands.matching import BrandMatcher
+from monitor.core.units import DAY_MS
 from monitor.ingest.plan import RawRecord, plan_batch
 from monitor.store.apply import BatchResult, TableStore
-from monitor.store.keys import DAY_MS
 from schemas.events import TOPIC_KIND, EventKind, format_time_ms
 
 T0 = 1_795_168_800_000  # 2026-11-20T10:00:00Z, an hour boundary

@@ -13,11 +13,12 @@ import redis.asyncio as aioredis
 
 from monitor.brands.matching import BrandMatcher
 from monitor.brands.rules import MASK, BrandRule, rule_public_dict
+from monitor.core.units import DAY_MS, HOUR_MS, MINUTE_MS
 from monitor.settings import Settings
 from monitor.store.apply import TableStore
 from monitor.store.brands import BrandTables
 from monitor.store.creators import Tables
-from monitor.store.keys import DAY_MS, HOUR_MS, MINUTE_MS, Keys
+from monitor.store.keys import Keys
 from monitor.store.leaderboard import Leaderboard
 from schemas.codec import dumps
 from tests.integration.batches import T0, Batches

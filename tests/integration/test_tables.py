@@ -10,11 +10,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from monitor.core.metrics import creator_metrics, next_change_ms, post_windows
+from monitor.core.units import DAY_MS, HOUR_MS
 from monitor.core.windows import USUAL_HOURS, history_hours, window_sum
 from monitor.settings import Settings
 from monitor.store.apply import TableStore
 from monitor.store.creators import Tables
-from monitor.store.keys import DAY_MS, HOUR_MS, Keys, hour_hash
+from monitor.store.keys import Keys, hour_hash
 from monitor.store.leaderboard import Leaderboard
 from tests.integration.batches import T0, Batches
 

@@ -28,7 +28,7 @@ from monitor.core.sentiment import (
     compound_scaled,
     label,
 )
-from monitor.store.keys import DAY_MS, HOUR_MS, MINUTE_MS
+from monitor.core.units import DAY_MS, HOUR_MS, MINUTE_MS
 
 NOW = 1_795_168_800_000 + 42 * MINUTE_MS + 17_000  # 2026-11-20T10:42:17Z
 H = NOW // HOUR_MS

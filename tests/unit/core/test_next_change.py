@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from monitor.core.metrics import CreatorState, PostState, TierBands, creator_metrics, next_change_ms
+from monitor.core.units import DAY_MS, HOUR_MS, MINUTE_MS
 from monitor.core.windows import days_for_hours, hour_window, hours_for_minutes, minute_window
-from monitor.store.keys import DAY_MS, HOUR_MS, MINUTE_MS
 
 RETENTION_MS = 8 * DAY_MS
 START = 1_795_168_800_000

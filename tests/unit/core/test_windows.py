@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.core.units import DAY_MS, HOUR_MS, MINUTE_MS
 from monitor.core.windows import (
     bucket_range,
     days_for_hours,
@@ -15,7 +16,6 @@ from monitor.core.windows import (
     minute_window,
     window_sum,
 )
-from monitor.store.keys import DAY_MS, HOUR_MS, MINUTE_MS
 
 T0 = 1_795_168_800_000  # 2026-11-20T10:00:00Z, on an hour boundary
 TIMES = st.integers(-50 * DAY_MS, 200 * 365 * DAY_MS)  # before and after the epoch

@@ -6,8 +6,8 @@ import itertools
 import random
 from collections import Counter
 
+from monitor.core.units import HOUR_MS, MINUTE_MS
 from monitor.sim.live import CYCLE_MS, LivePlan, live_events, make_cast, planted_cycle
-from monitor.store.keys import HOUR_MS, MINUTE_MS
 from schemas.codec import dumps
 from schemas.events import TOPIC_KIND, Rejection, decode_event, parse_time_ms
 

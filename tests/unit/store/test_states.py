@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from monitor.core.metrics import History, PostState, PostWindows
-from monitor.store.keys import DAY_MS, HOUR_MS, Keys
+from monitor.core.units import DAY_MS, HOUR_MS
+from monitor.store.keys import Keys
 from monitor.store.scripts import SCRIPT_CHUNK
 from monitor.store.states import parse_state, state_calls
 
