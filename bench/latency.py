@@ -34,8 +34,8 @@ from bench.workload import (
     make_brands,
     rules_toml,
 )
-from monitor.brands.rules import parse_rules_toml
-from monitor.cli.rules import apply_rules
+from monitor.brands.publish import apply_rules
+from monitor.brands.validate import parse_rules_toml
 from monitor.kafka.topics import ALERTS, create_topics, topic_partitions
 from monitor.settings import Settings
 from monitor.store.keys import Keys

@@ -23,7 +23,7 @@ from bench.measure import redis_counters
 from bench.services import PrivateRedis, bench_settings, wipe_redis
 from bench.workload import WorkloadSpec, generate, make_brands, rules_toml
 from monitor.brands.matching import BrandMatcher
-from monitor.brands.rules import parse_rules_toml
+from monitor.brands.validate import parse_rules_toml
 from monitor.core.sentiment import compound_scaled
 from monitor.ingest.plan import RawRecord, plan_batch
 from monitor.store.apply import TableStore

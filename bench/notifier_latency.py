@@ -45,8 +45,8 @@ from aiokafka import AIOKafkaProducer
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from monitor.brands.rules import parse_rules_toml  # noqa: E402
-from monitor.cli.rules import apply_rules  # noqa: E402
+from monitor.brands.publish import apply_rules  # noqa: E402
+from monitor.brands.validate import parse_rules_toml  # noqa: E402
 from monitor.kafka.topics import create_topics  # noqa: E402
 from monitor.settings import Settings, load_settings  # noqa: E402
 from monitor.store.client import make_redis  # noqa: E402  # after the repo is on sys.path

@@ -41,8 +41,8 @@ from bench.services import (
     tmp_dir,
 )
 from bench.workload import WorkloadSpec, encoded, generate, make_brands, rules_toml
-from monitor.brands.rules import parse_rules_toml
-from monitor.cli.rules import apply_rules
+from monitor.brands.publish import apply_rules
+from monitor.brands.validate import parse_rules_toml
 from monitor.kafka.topics import create_topics
 from schemas.codec import dumps
 

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from monitor.brands.matching import BrandMatcher
-from monitor.brands.rules import BrandRule, rule_from_json
+from monitor.brands.rules import BrandRule
+from monitor.brands.validate import rule_from_json
 from monitor.kafka.clients import kafka_client_options
 from monitor.kafka.topics import RULES, topic_partitions
 from monitor.logs import get_logger

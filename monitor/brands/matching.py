@@ -2,12 +2,8 @@
 
 Semantics (the same for brand terms, exclude phrases and the texts they are matched against):
 
-- Text and terms go through :func:`normalize`: compatibility decomposition (NFKD), case folding,
-  and every combining mark dropped, so ``Acmé``, ``ACME`` and full-width ``ACME`` all read ``acme``.
-- A token is a run of letters, digits and ``_``. ``#`` or ``@`` belongs to a token only when it
-  starts it (``#acmeshoes``, ``@acme``); inside a word it is a separator (``acme#x`` reads
-  ``acme x``). Everything else — whitespace, punctuation, apostrophes, emoji — separates tokens,
-  so ``🔥acme🔥`` and ``ACME's`` both contain the token ``acme``.
+- Text and terms go through :func:`monitor.brands.text.normalize`, which folds case, accents and
+  compatibility forms and splits the text into tokens (see that module for the token rules).
 - A term matches whole tokens only: ``acme`` does not match ``acmeshoes``.
 - Hashtags and handles are distinct tokens: the term ``#acmeshoes`` matches ``#AcmeShoes`` but not
   a bare ``acmeshoes``, ``@acme`` matches only ``@acme``, and a plain ``acme`` matches neither
@@ -18,63 +14,24 @@ Semantics (the same for brand terms, exclude phrases and the texts they are matc
   exclude phrase anywhere in the text vetoes that brand (and only that brand) for the whole text.
 
 Limits: scripts written without spaces between words (Chinese, Japanese, Thai) only match where
-the term stands alone between separators. Dropping combining marks folds accents, and in scripts
-that write vowels as marks (Devanagari, Arabic harakat) it can make two different words equal.
+the term stands alone between separators.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import Final, Protocol
 
 import ahocorasick
 
-if TYPE_CHECKING:
-    from monitor.brands.rules import BrandRule
-
-# `#`/`@` count only when nothing word-like precedes them, so `acme#x` splits into two tokens.
-_TOKEN: Final = re.compile(r"(?<!\w)[#@]?\w+")
+from monitor.brands.rules import BrandRule
+from monitor.brands.text import normalize
 
 _NO_BRANDS: Final[frozenset[str]] = frozenset()
 
 # (brand id, is an exclude phrase) for every brand that listed one automaton key.
 _Hit = tuple[str, bool]
-
-
-class _MarkDropper(dict[int, int | None]):
-    """``str.translate`` table deleting combining marks, filled lazily per code point seen."""
-
-    __slots__ = ()
-
-    def __missing__(self, codepoint: int) -> int | None:
-        kept = None if unicodedata.category(chr(codepoint)).startswith("M") else codepoint
-        self[codepoint] = kept
-        return kept
-
-
-_DROP_MARKS: Final = _MarkDropper()
-
-
-def normalize(text: str) -> str:
-    """Fold ``text`` to space-separated tokens with one space before and after.
-
-    ``normalize("Tried the new @ACME trail-shoes! #AcméShoes")`` is
-    ``" tried the new @acme trail shoes #acmeshoes "``; whole-word matching of a normalized term
-    is then plain substring search. Idempotent: ``normalize(normalize(t)) == normalize(t)``.
-    """
-    if text.isascii():
-        folded = text.lower()
-    else:
-        # Case folding can produce new composed characters (and NFKD can produce new capitals),
-        # so decompose on both sides of it before dropping the marks.
-        folded = unicodedata.normalize(
-            "NFKD", unicodedata.normalize("NFKD", text).casefold()
-        ).translate(_DROP_MARKS)
-    tokens = _TOKEN.findall(folded)
-    return f" {' '.join(tokens)} " if tokens else " "
 
 
 class _Automaton(Protocol):
@@ -137,4 +94,4 @@ class BrandMatcher:
         return frozenset(mentioned - vetoed)
 
 
-__all__ = ["BrandMatcher", "normalize"]
+__all__ = ["BrandMatcher"]

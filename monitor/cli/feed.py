@@ -15,8 +15,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
-from monitor.brands.rules import parse_rules_toml
-from monitor.cli.rules import apply_rules
+from monitor.brands.publish import apply_rules
+from monitor.brands.validate import parse_rules_toml
 from monitor.core.units import MINUTE_MS
 from monitor.kafka.clients import kafka_client_options
 from monitor.kafka.topics import ALERTS, create_topics, delete_namespace_topics

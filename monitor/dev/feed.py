@@ -15,7 +15,8 @@ from collections.abc import Iterator
 
 from aiokafka import AIOKafkaProducer
 
-from monitor.brands.rules import parse_rules_toml, rule_to_json
+from monitor.brands.rules import rule_to_json
+from monitor.brands.validate import parse_rules_toml
 from monitor.cli import args as cli_args
 from monitor.core.units import MINUTE_MS
 from monitor.dev.console import say

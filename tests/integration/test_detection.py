@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
-from monitor.brands.rules import parse_rules_toml
+from monitor.brands.publish import apply_rules
+from monitor.brands.validate import parse_rules_toml
 from monitor.cli.feed import _wait_detected, read_alerts, score
-from monitor.cli.rules import apply_rules
 from monitor.kafka.topics import create_topics
 from monitor.sim.produce import produce_events
 from monitor.sim.scenario import standard

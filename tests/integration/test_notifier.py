@@ -22,8 +22,8 @@ import pytest
 from aiohttp import web
 from aiokafka import TopicPartition
 
-from monitor.brands.rules import parse_rules_toml
-from monitor.cli.rules import apply_rules
+from monitor.brands.publish import apply_rules
+from monitor.brands.validate import parse_rules_toml
 from monitor.kafka.topics import create_topics
 from monitor.notify.notifier import OffsetTracker, delivery_marker
 from monitor.settings import Settings

@@ -7,9 +7,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from monitor.brands.rules import parse_rules_toml
+from monitor.brands.publish import apply_rules
+from monitor.brands.validate import parse_rules_toml
 from monitor.cli.feed import _wait_detected
-from monitor.cli.rules import apply_rules
 from monitor.kafka.topics import INPUT_TOPICS, create_topics
 from monitor.settings import load_settings, public_view
 from monitor.sim.produce import produce_events

@@ -24,8 +24,8 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from monitor.brands.rules import parse_rules_toml
-from monitor.cli.rules import apply_rules
+from monitor.brands.publish import apply_rules
+from monitor.brands.validate import parse_rules_toml
 from monitor.kafka.topics import create_topics
 from monitor.settings import Settings, load_settings
 from monitor.store.client import make_redis

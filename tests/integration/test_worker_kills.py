@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from monitor.brands.rules import parse_rules_toml
+from monitor.brands.publish import apply_rules
+from monitor.brands.validate import parse_rules_toml
 from monitor.cli.feed import _wait_detected, read_alerts
-from monitor.cli.rules import apply_rules
 from monitor.kafka.topics import INPUT_TOPICS, create_topics
 from monitor.settings import load_settings
 from monitor.sim.produce import produce_events

@@ -11,13 +11,11 @@ from monitor.brands.rules import (
     MASK,
     BrandRule,
     GrowthOverrides,
-    RuleError,
     SpikeOverrides,
-    parse_rules_toml,
-    rule_from_json,
     rule_public_dict,
     rule_to_json,
 )
+from monitor.brands.validate import RuleError, parse_rules_toml, rule_from_json
 from monitor.settings import Secret
 
 WEBHOOK = "https://hooks.slack.com/services/T000/B000/TOPSECRET"
