@@ -1,4 +1,4 @@
-"""The JSON handlers of the web view: live tables, brands, alerts, health, metrics, static files.
+"""The JSON handlers of the web view: live tables, brands, alerts, health and static files.
 
 Handlers read Redis through :class:`Tables` and :class:`BrandTables` and keep nothing between
 requests, so any number of replicas can serve the same namespace. User input only ever becomes an
@@ -24,7 +24,7 @@ from monitor.core.metrics import DEFAULT_SORT, SORTABLE_METRICS, TIERS
 from monitor.logs import get_logger
 from monitor.settings import Settings
 from monitor.store.brands import BrandTables
-from monitor.store.creators import Tables, refreshed_watermark
+from monitor.store.creators import Tables
 from monitor.store.keys import ALERT_STREAM_MAXLEN, Keys
 from monitor.web.openapi import Param, parse_path, parse_query
 from schemas.codec import JSONDecodeError, dumps, loads
@@ -286,98 +286,6 @@ async def healthz(request: web.Request) -> web.StreamResponse:
     except (RedisConnectionError, RedisTimeoutError, TimeoutError, OSError):
         redis_state = "unreachable"
     return json_response({"status": "ok", "redis": redis_state})
-
-
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _number(raw: Any) -> float | None:
-    try:
-        return float(raw)
-    except (TypeError, ValueError):
-        return None
-
-
-async def prometheus(request: web.Request) -> web.StreamResponse:
-    """Counts and watermarks from Redis, in Prometheus text format. No settings, no secrets."""
-    ctx = request.app[CTX]
-    k = ctx.keys
-    pipe = ctx.redis.pipeline(transaction=False)
-    pipe.get(k.watermark)
-    pipe.zcard(k.creators)
-    pipe.zcard(k.communities)
-    pipe.zcard(k.brands)
-    pipe.hlen(k.rules)
-    pipe.xlen(k.alerts_stream)
-    pipe.hget(k.refreshed, "progress")
-    pipe.hgetall(k.deadletter_counts)
-    pipe.hgetall(k.stats)
-    pipe.hgetall(k.partition_watermarks)
-    (
-        wm,
-        creators,
-        communities,
-        brands,
-        rules,
-        alerts,
-        refreshed,
-        dead,
-        stats,
-        pwm,
-    ) = await pipe.execute()
-    lines: list[str] = []
-
-    def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, Any]]) -> None:
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} {kind}")
-        for labels, value in samples:
-            number = _number(value)
-            if number is not None:
-                lines.append(f"{name}{labels} {number:.17g}")
-
-    metric("monitor_watermark_ms", "gauge", "Newest event time seen (ms).", [("", wm or 0)])
-    metric(
-        "monitor_leaderboard_refreshed_watermark_ms",
-        "gauge",
-        "Watermark of the last full leaderboard refresh (ms).",
-        [("", refreshed_watermark(refreshed))],
-    )
-    metric("monitor_creators", "gauge", "Creators in the live tables.", [("", creators)])
-    metric("monitor_communities", "gauge", "Communities in the live tables.", [("", communities)])
-    metric("monitor_brands_mentioned", "gauge", "Brands with at least one mention.", [("", brands)])
-    metric("monitor_brand_rules", "gauge", "Brand rules the workers know.", [("", rules)])
-    metric("monitor_alerts_in_stream", "gauge", "Alerts held in the capped stream.", [("", alerts)])
-    metric(
-        "monitor_deadletters_total",
-        "counter",
-        "Records sent to the dead-letter topic, by reason.",
-        [(f'{{code="{_label(c)}"}}', n) for c, n in sorted(dead.items())],
-    )
-    metric(
-        "monitor_worker_stats_total",
-        "counter",
-        "Worker counters from its stats hash (applied, duplicates, late events, ...).",
-        [(f'{{stat="{_label(s)}"}}', n) for s, n in sorted(stats.items())],
-    )
-    metric(
-        "monitor_partition_watermark_ms",
-        "gauge",
-        "Newest event time seen per input partition (ms).",
-        [(f'{{partition="{_label(tp)}"}}', t) for tp, t in sorted(pwm.items())],
-    )
-    metric(
-        "monitor_web_stream_clients",
-        "gauge",
-        "Live alert-stream clients of this web process.",
-        [("", ctx.stream_clients)],
-    )
-    return web.Response(
-        text="\n".join(lines) + "\n",
-        content_type="text/plain",
-        charset="utf-8",
-        headers={"X-Content-Type-Options": "nosniff"},
-    )
 
 
 def _file(ctx: WebContext, name: str) -> web.StreamResponse:

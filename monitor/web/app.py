@@ -16,7 +16,7 @@ import uuid
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import redis.asyncio as aioredis
 import structlog
@@ -24,7 +24,6 @@ from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from monitor.core.metrics import SORTABLE_METRICS
 from monitor.logs import get_logger
 from monitor.settings import Settings
 from monitor.store.brands import BrandTables
@@ -33,8 +32,9 @@ from monitor.store.keys import Keys
 from monitor.web import api
 from monitor.web.api import CTX, ApiError, WebContext, error_body, json_response
 from monitor.web.openapi import Handler, ParamError, Route, openapi_document, parse_query
+from monitor.web.prometheus import prometheus
+from monitor.web.responses import SCHEMAS, array_of, ref
 from monitor.web.sse import STREAM_PARAMS, alert_stream
-from schemas.records import ALERT_TYPES
 
 log = get_logger(__name__)
 
@@ -58,101 +58,6 @@ _SECURITY_HEADERS: Final = {
 }
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-_NUM_OR_NULL: Final = {"type": ["number", "null"]}
-SCHEMAS: Final[dict[str, Any]] = {
-    "Creator": {
-        "type": "object",
-        "description": "A creator's live metrics (the contract's live tables).",
-        "required": ["creator_id", "tier", "followers", "as_of_ms"],
-        "properties": {
-            "creator_id": {"type": "string"},
-            "platform": {"type": ["string", "null"]},
-            "community": {"type": ["string", "null"]},
-            "tier": {"type": ["string", "null"], "enum": ["nano", "micro", "macro", "mega", None]},
-            **{m: _NUM_OR_NULL for m in SORTABLE_METRICS},
-            "mentions_24h": {"type": "object", "additionalProperties": {"type": "integer"}},
-            "as_of_ms": {"type": "integer"},
-        },
-    },
-    "CreatorDetail": {
-        "allOf": [
-            _ref("Creator"),
-            {
-                "type": "object",
-                "properties": {
-                    "series": {
-                        "type": "object",
-                        "properties": {
-                            "followers": {"type": "array", "items": {"type": "object"}},
-                            "hourly": {"type": "array", "items": {"type": "object"}},
-                        },
-                    }
-                },
-            },
-        ]
-    },
-    "BrandSummary": {
-        "type": "object",
-        "required": ["brand", "name", "mentions", "window_min", "baseline"],
-        "properties": {
-            "brand": {"type": "string"},
-            "name": {"type": "string"},
-            "configured": {"type": "boolean"},
-            "window_min": {"type": "integer"},
-            "mentions": {"type": "integer", "description": "mentions in the current window"},
-            "negative": {"type": "integer"},
-            "baseline": _NUM_OR_NULL,
-            "band": {"type": ["object", "null"]},
-            "ratio": _NUM_OR_NULL,
-            "last_mention_ms": {"type": ["integer", "null"]},
-            "as_of_ms": {"type": "integer"},
-        },
-    },
-    "Brand": {
-        "allOf": [
-            _ref("BrandSummary"),
-            {
-                "type": "object",
-                "properties": {
-                    "rule": {"type": ["object", "null"], "description": "webhook masked"},
-                    "timeline": {"type": "array", "items": {"type": "object"}},
-                    "top_creators": {"type": "array", "items": {"type": "object"}},
-                    "evidence": {"type": "array", "items": {"type": "object"}},
-                },
-            },
-        ]
-    },
-    "Alert": {
-        "type": "object",
-        "required": ["alert_id", "type", "status", "severity", "summary", "event_time"],
-        "properties": {
-            "alert_id": {"type": "string"},
-            "type": {"type": "string", "enum": list(ALERT_TYPES)},
-            "status": {"type": "string", "enum": ["firing", "resolved"]},
-            "severity": {"type": "string"},
-            "brand": {"type": ["string", "null"]},
-            "creator_id": {"type": ["string", "null"]},
-            "community": {"type": ["string", "null"]},
-            "window": {"type": "string"},
-            "value": {"type": "number"},
-            "baseline": _NUM_OR_NULL,
-            "summary": {"type": "string"},
-            "event_time": {"type": "string", "format": "date-time"},
-            "detected_at": {"type": "string", "format": "date-time"},
-            "evidence": {"type": "object"},
-        },
-    },
-}
-
-
-def _array(name: str) -> dict[str, Any]:
-    return {"type": "array", "items": _ref(name)}
-
-
 async def _openapi(request: web.Request) -> web.StreamResponse:
     parse_query((), request.query)
     try:
@@ -170,7 +75,7 @@ ROUTES: Final[tuple[Route, ...]] = (
         summary="Creators with their live metrics, best first by a metric",
         tag="creators",
         params=api.CREATORS_PARAMS,
-        response_schema=_array("Creator"),
+        response_schema=array_of("Creator"),
     ),
     Route(
         path="/api/creators/{creator_id}",
@@ -179,7 +84,7 @@ ROUTES: Final[tuple[Route, ...]] = (
         summary="One creator's metrics and recent follower, interaction and sentiment series",
         tag="creators",
         params=api.CREATOR_PARAMS,
-        response_schema=_ref("CreatorDetail"),
+        response_schema=ref("CreatorDetail"),
         not_found=True,
     ),
     Route(
@@ -196,7 +101,7 @@ ROUTES: Final[tuple[Route, ...]] = (
         operation_id="listBrands",
         summary="Each brand with its mentions in the current window and its baseline",
         tag="brands",
-        response_schema=_array("BrandSummary"),
+        response_schema=array_of("BrandSummary"),
     ),
     Route(
         path="/api/brands/{brand}",
@@ -205,7 +110,7 @@ ROUTES: Final[tuple[Route, ...]] = (
         summary="Mention timeline with baseline band, top mentioning creators, latest evidence",
         tag="brands",
         params=(api.BRAND_PATH,),
-        response_schema=_ref("Brand"),
+        response_schema=ref("Brand"),
         not_found=True,
     ),
     Route(
@@ -215,7 +120,7 @@ ROUTES: Final[tuple[Route, ...]] = (
         summary="Newest alerts first; X-Last-Event-ID is where the live stream continues",
         tag="alerts",
         params=api.ALERTS_PARAMS,
-        response_schema=_array("Alert"),
+        response_schema=array_of("Alert"),
     ),
     Route(
         path=STREAM_PATH,
@@ -244,7 +149,7 @@ ROUTES: Final[tuple[Route, ...]] = (
     ),
     Route(
         path="/metrics",
-        handler=api.prometheus,
+        handler=prometheus,
         operation_id="metrics",
         summary="Prometheus text: watermark, counts, dead letters, worker counters",
         tag="meta",
@@ -416,7 +321,6 @@ __all__ = [
     "DEFAULT_KEEPALIVE_S",
     "DEFAULT_MAX_STREAM_CLIENTS",
     "ROUTES",
-    "SCHEMAS",
     "STREAM_PATH",
     "WebContext",
     "create_web_app",
