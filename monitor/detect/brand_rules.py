@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from monitor.brands.rules import BrandRule
-from monitor.detect.decisions import SpikePolicy
 from monitor.core.units import DAY_MS
+from monitor.detect.decisions import SpikePolicy
 from schemas.records import Alert
 
 # A creator who mentioned a brand within this long is one the brand cares about.

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from monitor.core.stats import alpha_for_half_life, binomial_sf, ewma, poisson_sf, seasonal_factor
-from monitor.detect.lifecycle import Finding
 from monitor.core.units import MINUTE_MS
+from monitor.detect.lifecycle import Finding
 from schemas.records import Severity
 
 HOURS_PER_WEEK: Final = 168

@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 
 from monitor.brands.rules import BrandRule
 from monitor.core.metrics import TierBands, creator_metrics
+from monitor.core.units import DAY_MS, HOUR_MS, MINUTE_MS
 from monitor.core.windows import history_hours, window_sum
 from monitor.detect.brand_rules import growth_audience, route_growth, spike_policy
 from monitor.detect.creators import CreatorPolicies, any_firing, judge_creator
@@ -36,7 +37,6 @@ from monitor.ingest.pipeline import Sender
 from monitor.logs import get_logger
 from monitor.settings import Settings
 from monitor.store.creators import Tables
-from monitor.core.units import DAY_MS, HOUR_MS, MINUTE_MS
 from monitor.store.keys import DETECT_STEP_MS, Keys
 from schemas.codec import dumps, loads
 from schemas.events import format_time_ms

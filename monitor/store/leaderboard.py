@@ -24,7 +24,8 @@ from monitor.core.metrics import (
 from monitor.settings import Settings
 from monitor.store.creators import Tables
 from monitor.store.keys import Keys
-from monitor.store.scripts import SCRIPT_CHUNK, ScriptRunner, lua_source
+from monitor.store.scripts import ScriptRunner, lua_source
+from monitor.store.states import SCRIPT_CHUNK
 from schemas.codec import dumps
 
 # Creators per refresh round: a round holds the event loop for ~10 ms, not more (alert latency).

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any, Final
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
-
-# Creators per script call: one call holds Redis for a few milliseconds, not more.
-SCRIPT_CHUNK: Final = 250
 
 
 def lua_source(name: str) -> str:

@@ -7,7 +7,7 @@ one place that order is spelled, matching the list at the head of lua/creator_st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from monitor.core.metrics import CreatorState, History, PostState, PostWindows
 from monitor.core.units import DAY_MS
@@ -20,7 +20,9 @@ from monitor.core.windows import (
     minute_window,
 )
 from monitor.store.keys import Keys, followers_zset, hour_hash, minute_hash, posts_hash
-from monitor.store.scripts import SCRIPT_CHUNK
+
+# Creators per script call: one call holds Redis for a few milliseconds, not more.
+SCRIPT_CHUNK: Final = 250
 
 
 class StateReply(NamedTuple):

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
 from monitor.brands.rules import BrandRule
+from monitor.core.units import DAY_MS, MINUTE_MS
 from monitor.detect.outbox import Outbox
 from monitor.detect.runner import Detector
 from monitor.ingest.pipeline import Outgoing
@@ -25,7 +26,7 @@ from monitor.kafka.sender import BatchSender
 from monitor.kafka.topics import ALERTS, COMMENTS, EndOffsets, create_topics
 from monitor.settings import Settings
 from monitor.store.creators import Tables
-from monitor.store.keys import DAY_MS, DETECT_STEP_MS, MINUTE_MS, Keys
+from monitor.store.keys import DETECT_STEP_MS, Keys
 from schemas.events import format_time_ms
 from schemas.records import Alert
 from tests.helpers import read_topic

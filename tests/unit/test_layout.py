@@ -45,13 +45,8 @@ _PURE_IN_STORE_MAY_IMPORT: Final = "monitor.store.keys"
 # (the strongly connected set, sorted), "impure <path> <imported module>".
 _SPLITTING = "being split on its own branch (issue #16)"
 KNOWN: Final[dict[str, str]] = {
-    "lines monitor/detect/runner.py": _SPLITTING,
     "lines monitor/notify/notifier.py": _SPLITTING,
     "lines monitor/notify/slack.py": _SPLITTING,
-    "function monitor/detect/decisions.py::advance": _SPLITTING,
-    "function monitor/detect/runner.py::Detector._judge_creator": _SPLITTING,
-    # SCRIPT_CHUNK lives in store/scripts.py, which imports redis: a constant to move.
-    "impure monitor/store/states.py monitor.store.scripts": "store/: SCRIPT_CHUNK via redis",
 }
 
 

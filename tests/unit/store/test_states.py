@@ -9,8 +9,7 @@ import pytest
 from monitor.core.metrics import History, PostState, PostWindows
 from monitor.core.units import DAY_MS, HOUR_MS
 from monitor.store.keys import Keys
-from monitor.store.scripts import SCRIPT_CHUNK
-from monitor.store.states import parse_state, state_calls
+from monitor.store.states import SCRIPT_CHUNK, parse_state, state_calls
 
 KEYS = Keys("ns.sm:")
 NOW = 20_000 * DAY_MS + 13 * HOUR_MS + 1234
