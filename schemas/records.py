@@ -48,6 +48,14 @@ class Alert:
         """Contract key: the brand, or the creator when the alert has no brand."""
         return (self.brand or self.creator_id or "").encode()
 
+    @property
+    def delivery_marker(self) -> str:
+        """One alert record, for the detector's outbox and the notifier's "sent once" markers.
+
+        Repeats and escalations of an episode differ in event_time or severity: new records.
+        """
+        return f"{self.alert_id}|{self.status}|{self.severity}|{self.event_time}"
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -6,7 +6,8 @@ import argparse
 
 from monitor.cli import alerts as alerts_tail
 from monitor.cli import args as cli_args
-from monitor.notify.notifier import NotifierOptions, main_notify
+from monitor.notify.notifier import main_notify
+from monitor.notify.options import NotifierOptions
 
 
 def add_notify_arguments(parser: argparse.ArgumentParser) -> None:

@@ -100,9 +100,7 @@ class Outbox:
         fresh: list[tuple[str, dict[str, Any]]] = []
         for item in raw:
             alert = loads(item)
-            marker = (
-                f"{alert['alert_id']}|{alert['status']}|{alert['severity']}|{alert['event_time']}"
-            )
+            marker = Alert(**alert).delivery_marker
             if not await self._redis.sismember(self._k.detect_sent, marker):
                 fresh.append((marker, alert))
         return fresh

@@ -11,14 +11,13 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 from monitor.settings import Secret
-from schemas.codec import JSONDecodeError, loads
-from schemas.records import ALERT_TYPES, SEVERITY_RANK, Alert
+from schemas.records import Alert
 
 HEADER_MAX: Final = 150
 SECTION_MAX: Final = 3000
@@ -247,52 +246,6 @@ def build_message(alerts: Sequence[Alert], *, brand_name: str | None = None) -> 
     return {"text": fallback_text(alerts, subject), "blocks": blocks}
 
 
-# --- decoding alerts ----------------------------------------------------------------------------
-
-_ALERT_FIELDS: Final = {f.name for f in fields(Alert)}
-_REQUIRED: Final = ("alert_id", "type", "status", "severity", "summary")
-
-
-def parse_alert(raw: bytes | None) -> Alert:
-    """An ``Alert`` from a ``monitor.alerts`` record value; ValueError names what is wrong."""
-    if raw is None:
-        raise ValueError("alert record has no value")
-    try:
-        data = loads(raw)
-    except JSONDecodeError:
-        raise ValueError("alert record is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ValueError("alert record is not a JSON object")
-    missing = [name for name in _REQUIRED if not isinstance(data.get(name), str) or not data[name]]
-    if missing:
-        raise ValueError(f"alert record lacks {', '.join(missing)}")
-    if data["type"] not in ALERT_TYPES:
-        raise ValueError(f"unknown alert type {str(data['type'])[:40]!r}")
-    if data["status"] not in STATUS_BADGE:
-        raise ValueError(f"unknown alert status {str(data['status'])[:40]!r}")
-    if data["severity"] not in SEVERITY_RANK:
-        raise ValueError(f"unknown alert severity {str(data['severity'])[:40]!r}")
-    kept = {k: v for k, v in data.items() if k in _ALERT_FIELDS}
-    defaults: dict[str, Any] = {
-        "brand": None,
-        "creator_id": None,
-        "community": None,
-        "window": "",
-        "value": 0,
-        "baseline": None,
-        "score": None,
-        "threshold": None,
-        "event_time": "",
-        "detected_at": "",
-        "evidence": {},
-    }
-    for name in ("value", "baseline", "score", "threshold"):
-        value = kept.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise ValueError(f"alert field {name} must be a number")
-    return Alert(**{**defaults, **kept})
-
-
 # --- Slack's answers ----------------------------------------------------------------------------
 
 VerdictKind = Literal["delivered", "rate_limited", "transient", "permanent"]
@@ -401,7 +354,6 @@ __all__ = [
     "fingerprint",
     "fmt_number",
     "judge",
-    "parse_alert",
     "parse_retry_after",
     "redact",
     "truncate",

@@ -20,12 +20,10 @@ from typing import Any
 import orjson
 import pytest
 from aiohttp import web
-from aiokafka import TopicPartition
 
 from monitor.brands.publish import apply_rules
 from monitor.brands.validate import parse_rules_toml
 from monitor.kafka.topics import create_topics
-from monitor.notify.notifier import OffsetTracker, delivery_marker
 from monitor.settings import Settings
 from monitor.store.keys import Keys
 from schemas.records import Alert
@@ -220,29 +218,6 @@ def closed_port() -> int:
     return port
 
 
-# --- pure pieces ---------------------------------------------------------------------------------
-
-
-def test_offsets_are_committed_only_below_the_oldest_record_not_done() -> None:
-    tp, other = TopicPartition("t", 0), TopicPartition("t", 1)
-    tracker = OffsetTracker()
-    for offset in (10, 11, 12):
-        tracker.consumed(tp, offset)
-    tracker.consumed(other, 5)
-    assert tracker.commit_points() == {tp: 10, other: 5}
-    tracker.done(tp, 11)
-    tracker.done(tp, 12)
-    assert tracker.commit_points()[tp] == 10  # 10 is still out: nothing past it is safe
-    tracker.done(tp, 10)
-    tracker.done(other, 5)
-    assert tracker.commit_points() == {tp: 13, other: 6}
-    tracker.committed({tp: 13, other: 6})
-    assert tracker.commit_points() == {}
-    tracker.forget([tp])
-    tracker.done(tp, 99)  # a revoked partition: ignored
-    assert tracker.outstanding == 0
-
-
 # --- Slack's answers -----------------------------------------------------------------------------
 
 
@@ -265,7 +240,7 @@ async def test_alerts_of_one_brand_within_the_wait_go_out_as_one_message(
     assert len(acme_msg["blocks"]) <= 50
     keys = Keys(settings.redis_prefix)
     for a in acme + zed:
-        assert await redis.get(keys.notified(delivery_marker(a))) == "delivered"
+        assert await redis.get(keys.notified(a.delivery_marker)) == "delivered"
 
 
 async def test_at_most_one_message_per_second_per_webhook(
@@ -426,7 +401,7 @@ async def test_alerts_marked_delivered_in_redis_are_not_posted_again(
     alerts = [make_alert(n, f"m{n}") for n in range(4)]
     keys = Keys(settings.redis_prefix)
     for a in alerts[:2]:
-        await redis.set(keys.notified(delivery_marker(a)), "delivered")
+        await redis.set(keys.notified(a.delivery_marker), "delivered")
     await publish(settings, alerts + alerts[2:3])  # and one duplicate record
     proc = start_notifier(spawn, slack.url(), "--group-wait", "0.2")
     await until(lambda: len(slack.delivered_ids()) >= 2, "2 alerts", proc)
@@ -494,7 +469,7 @@ async def test_without_any_webhook_messages_are_printed_as_json_lines(
     assert message["blocks"][0]["type"] == "header"
     assert "mentions" in message["text"]
     keys = Keys(settings.redis_prefix)
-    assert await redis.get(keys.notified(delivery_marker(alert))) == "delivered"
+    assert await redis.get(keys.notified(alert.delivery_marker)) == "delivered"
 
 
 # --- secrets -------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import pytest
@@ -21,42 +20,13 @@ from monitor.notify.slack import (
     fingerprint,
     fmt_number,
     judge,
-    parse_alert,
     parse_retry_after,
     redact,
     truncate,
 )
-from monitor.retry import backoff_delay
 from monitor.settings import Secret
 from schemas.codec import dumps
-from schemas.records import Alert
-
-
-def make_alert(**changes: Any) -> Alert:
-    base: dict[str, Any] = {
-        "alert_id": "mention_spike:acme:2026-11-20T10:15:00Z",
-        "type": "mention_spike",
-        "status": "firing",
-        "severity": "warning",
-        "brand": "acme",
-        "creator_id": None,
-        "community": None,
-        "window": "15m",
-        "value": 42,
-        "baseline": 6.1,
-        "score": 1.2e-9,
-        "threshold": 1e-4,
-        "event_time": "2026-11-20T10:15:00Z",
-        "detected_at": "2026-11-20T10:15:03Z",
-        "summary": "Acme Shoes: 42 mentions in 15 min, 6.9x the usual 6.1",
-        "evidence": {
-            "top_posts": [
-                {"post_id": "8812", "creator_id": "instagram:alice", "text": "new @acme shoes"},
-                {"post_id": "8813", "creator_id": "tiktok:bob", "text": "acme again"},
-            ]
-        },
-    }
-    return Alert(**{**base, **changes})
+from tests.unit.notify.samples import make_alert
 
 
 def units(text: str) -> int:
@@ -274,38 +244,6 @@ def test_429_waits_for_retry_after_or_a_second_without_it() -> None:
 def test_retry_after_header(header: str | None, seconds: float | None) -> None:
     now = 1445412480.0  # 2015-10-21T07:28:00Z
     assert parse_retry_after(header, now_s=now) == seconds
-
-
-@pytest.mark.parametrize("attempt", range(12))
-def test_backoff_grows_exponentially_with_jitter_and_a_cap(attempt: int) -> None:
-    rng = random.Random(attempt)
-    step = min(30.0, 1.0 * 2**attempt)
-    delays = [backoff_delay(attempt, base_s=1.0, max_s=30.0, rng=rng) for _ in range(50)]
-    assert all(step / 2 <= d <= step for d in delays)
-    assert len(set(delays)) > 1  # jittered
-
-
-def test_parse_alert_keeps_contract_fields_and_names_what_is_wrong() -> None:
-    alert = make_alert()
-    raw = dumps({**alert.to_dict(), "extra": "ignored"})
-    assert parse_alert(raw) == alert
-    minimal = parse_alert(
-        dumps({"alert_id": "x", "type": "mention_spike", "status": "firing", "severity": "info",
-               "summary": "s"})
-    )  # fmt: skip
-    assert minimal.brand is None
-    assert minimal.evidence == {}
-    for bad, why in [
-        (b"not json", "not valid JSON"),
-        (b"[1]", "not a JSON object"),
-        (dumps({"type": "mention_spike"}), "lacks alert_id"),
-        (dumps({**alert.to_dict(), "type": "weird"}), "unknown alert type"),
-        (dumps({**alert.to_dict(), "status": "open"}), "unknown alert status"),
-        (dumps({**alert.to_dict(), "value": "many"}), "value must be a number"),
-        (None, "no value"),
-    ]:
-        with pytest.raises(ValueError, match=why):
-            parse_alert(bad)
 
 
 def test_webhook_urls_are_redacted_and_fingerprinted_without_any_part_of_them() -> None:
