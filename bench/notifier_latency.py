@@ -61,8 +61,7 @@ BRANDS = [f"brand{i:02d}" for i in range(10)]
 RUNNER = """
 import sys
 from monitor.logs import configure_logging
-from monitor.notify.notifier import main_notify
-from monitor.cli.notify import add_notify_arguments
+from monitor.cli.notify import add_notify_arguments, main_notify
 from monitor.settings import load_settings
 import argparse
 parser = argparse.ArgumentParser()

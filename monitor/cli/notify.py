@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 
 from monitor.cli import alerts as alerts_tail
 from monitor.cli import args as cli_args
-from monitor.notify.notifier import main_notify
+from monitor.notify.notifier import NotifierError, run_notifier
 from monitor.notify.options import NotifierOptions
+from monitor.settings import Settings
 
 
 def add_notify_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +38,37 @@ def add_notify_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"most alerts in one message (default {d.max_group})",
     )
+
+
+def options_from_args(args: argparse.Namespace) -> NotifierOptions:
+    """NotifierOptions from the flags ``add_notify_arguments`` defines."""
+    return NotifierOptions(
+        group_wait_s=args.group_wait,
+        retry_max_s=args.retry_max_s,
+        request_timeout_s=args.request_timeout_s,
+        min_interval_s=args.min_interval_s,
+        backoff_base_s=args.backoff_base_s,
+        backoff_max_s=args.backoff_max_s,
+        max_group=max(1, args.max_group),
+    )
+
+
+def main_notify(settings: Settings, args: argparse.Namespace) -> int:
+    """``monitor notify``: run until SIGTERM/SIGINT; 0 on a clean stop, 1 on a failure."""
+    options = options_from_args(args)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_notifier(settings, options=options, stop=stop)
+
+    try:
+        asyncio.run(main())
+    except NotifierError:
+        return 1
+    return 0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -15,11 +15,9 @@ dead-lettered.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import dataclasses
 import random
-import signal
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -50,7 +48,7 @@ from monitor.notify.dispatch import (
 )
 from monitor.notify.log import DeliveryLog
 from monitor.notify.offsets import Offsets
-from monitor.notify.options import NotifierOptions, options_from_args
+from monitor.notify.options import NotifierOptions
 from monitor.notify.slack import Verdict, redact
 from monitor.settings import Settings
 from monitor.store.client import make_redis
@@ -275,16 +273,11 @@ async def _rules_loaded(rules: LiveRules, feed: asyncio.Task[None], stop: asynci
 async def run_notifier(
     settings: Settings,
     *,
-    group_wait_s: float = 30.0,
     options: NotifierOptions | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Run until ``stop`` is set (or forever); raises NotifierError when something breaks.
-
-    ``options`` holds the other knobs (retry bound, timeouts, pacing); ``group_wait_s`` wins over
-    ``options.group_wait_s``.
-    """
-    options = dataclasses.replace(options or NotifierOptions(), group_wait_s=group_wait_s)
+    """Run until ``stop`` is set (or forever); raises NotifierError when something breaks."""
+    options = options or NotifierOptions()
     stop = stop or asyncio.Event()
     await create_topics(settings)
     rules = LiveRules()
@@ -321,21 +314,3 @@ async def run_notifier(
         await producer.stop()
         await session.close()
         await redis.aclose()
-
-
-def main_notify(settings: Settings, args: argparse.Namespace) -> int:
-    """``monitor notify``: run until SIGTERM/SIGINT; 0 on a clean stop, 1 on a failure."""
-    options = options_from_args(args)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await run_notifier(settings, group_wait_s=options.group_wait_s, options=options, stop=stop)
-
-    try:
-        asyncio.run(main())
-    except NotifierError:
-        return 1
-    return 0
