@@ -1,10 +1,15 @@
-"""A sample alert for the notifier's unit tests, changed field by field."""
+"""Sample alerts for the notifier's unit tests, changed field by field."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from aiokafka import TopicPartition
+
+from monitor.notify.dispatch import PendingAlert, SourceRecord
 from schemas.records import Alert
+
+TP = TopicPartition("monitor.alerts", 0)
 
 
 def make_alert(**changes: Any) -> Alert:
@@ -32,3 +37,14 @@ def make_alert(**changes: Any) -> Alert:
         },
     }
     return Alert(**{**base, **changes})
+
+
+def pending(n: int, brand: str | None = "acme", tp: TopicPartition = TP) -> PendingAlert:
+    """Alert ``a<n>`` as read from offset ``n`` of ``tp``."""
+    alert = make_alert(alert_id=f"a{n}", brand=brand)
+    return PendingAlert(
+        alert=alert,
+        source=SourceRecord(tp.topic, tp.partition, n, None, alert.to_json()),
+        marker=alert.delivery_marker,
+        refs=[(tp, n)],
+    )

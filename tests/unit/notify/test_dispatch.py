@@ -10,34 +10,21 @@ from aiokafka import TopicPartition
 from monitor.brands.rules import BrandRule
 from monitor.notify.dispatch import (
     Groups,
-    PendingAlert,
     Route,
-    SourceRecord,
     choose_route,
     parse_alert,
     webhooks_in_use,
 )
 from monitor.settings import Secret
 from schemas.codec import dumps
-from tests.unit.notify.samples import make_alert
+from tests.unit.notify.samples import TP, make_alert, pending
 
 DEFAULT = Secret("https://hooks.example/services/T0/B0/default")
 ACME = Secret("https://hooks.example/services/T1/B1/acme")
-TP = TopicPartition("monitor.alerts", 0)
 
 
 def rule(brand_id: str = "acme", **changes: Any) -> BrandRule:
     return BrandRule(brand_id=brand_id, name=f"Brand {brand_id}", terms=("word",), **changes)
-
-
-def pending(n: int, brand: str | None = "acme", tp: TopicPartition = TP) -> PendingAlert:
-    alert = make_alert(alert_id=f"a{n}", brand=brand)
-    return PendingAlert(
-        alert=alert,
-        source=SourceRecord(tp.topic, tp.partition, n, None, alert.to_json()),
-        marker=alert.delivery_marker,
-        refs=[(tp, n)],
-    )
 
 
 # --- decoding -----------------------------------------------------------------------------------
