@@ -1,4 +1,4 @@
-"""Routing and grouping (pure): where an alert goes and which alerts share one message.
+"""Where an alert goes and which alerts share one message: routing and grouping (pure).
 
 Alertmanager's ``dispatch/`` for our notifier: an alert record is decoded, its brand's rule may
 filter it out, it is routed to the brand's webhook, else the default one, else stdout, and it waits

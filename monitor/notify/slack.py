@@ -1,4 +1,4 @@
-"""Slack incoming webhooks, pure: Block Kit messages, what Slack's answers mean, URL hygiene.
+"""Slack webhooks: Block Kit messages, what Slack's answers mean, URL hygiene (pure).
 
 Nothing here does I/O. Messages respect Slack's documented limits by truncating with an ellipsis
 (never by failing): header 150 characters, section text 3000, at most 10 fields of 2000, at most 50

@@ -44,10 +44,7 @@ _PURE_IN_STORE_MAY_IMPORT: Final = "monitor.store.keys"
 # Violation ids: "lines <path>", "function <path>::<qualified name>", "cycle <module> <module>..."
 # (the strongly connected set, sorted), "impure <path> <imported module>".
 _SPLITTING = "being split on its own branch (issue #16)"
-KNOWN: Final[dict[str, str]] = {
-    "lines monitor/notify/notifier.py": _SPLITTING,
-    "lines monitor/notify/slack.py": _SPLITTING,
-}
+KNOWN: Final[dict[str, str]] = {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ VERBS: list[tuple[list[str], str]] = [
     (["rules", "apply", "rules.toml"], "monitor.cli.rules"),
     (["rules", "list"], "monitor.cli.rules"),
     (["web", "--port", "8081"], "monitor.cli.web"),
-    (["notify"], "monitor.notify.notifier"),
+    (["notify"], "monitor.cli.notify"),
     (["alerts", "tail", "--brand", "acme"], "monitor.cli.alerts"),
     (["replay", "events.jsonl"], "monitor.cli.feed"),
     (["generate"], "monitor.cli.feed"),
