@@ -21,7 +21,13 @@ MAX_TEXT_CHARS: Final = 100_000
 MAX_ID_CHARS: Final = 256
 MAX_TAG_CHARS: Final = 128
 MAX_PAYLOAD_BYTES: Final = 1_048_576
-MAX_COUNT: Final = 2**63 - 1
+# Lua numbers are doubles: every integer up to 2**53 - 1 survives Redis and the batch script
+# exactly, the next one does not. A post's likes + comments + shares must fit the same bound.
+MAX_COUNT: Final = 2**53 - 1
+# Ids and tags: any text but control characters (C0, DEL, C1), which no terminal, log or URL shows
+# faithfully. Shared with the web API's parameter check, so an id ingest accepts can be fetched.
+CONTROL_CHARS: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_ID_PATTERN: Final = r"^[^\u0000-\u001f\u007f-\u009f]*$"
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS: Final = timedelta(milliseconds=1)
 
@@ -48,9 +54,14 @@ FIELDS: Final[dict[EventKind, tuple[FieldSpec, ...]]] = {
     "post": (
         *_COMMON,
         _f("post_id", "id", True, "Post id; the same post arrives again as its counters grow."),
-        _f("created_at", "time", True, "When the post was published (RFC 3339 with zone)."),
+        _f(
+            "created_at",
+            "time",
+            True,
+            "When the post was published (RFC 3339 with zone); not after observed_at.",
+        ),
         _f("observed_at", "time", True, "When these counters were read (RFC 3339 with zone)."),
-        _f("likes", "count", True, "Likes at observed_at."),
+        _f("likes", "count", True, "Likes at observed_at; likes + comments + shares <= 2^53 - 1."),
         _f("comments", "count", True, "Comments at observed_at."),
         _f("shares", "count", True, "Shares at observed_at."),
         _f("views", "count", False, "Views at observed_at."),
@@ -158,11 +169,11 @@ class Rejection:
         return f"{self.code}: {self.detail}" if self.detail else self.code
 
 
-# RFC 3339 date-time with a mandatory zone (fromisoformat alone accepts zone-less/basic forms).
-_RFC3339_PATTERN: Final = (
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
-)
-_RFC3339 = re.compile(_RFC3339_PATTERN.rstrip("$"))
+# RFC 3339 date-time with a mandatory zone (fromisoformat alone accepts zone-less/basic forms),
+# years 1970 to 9999 as written (a year-0001 post is an upstream bug, not an old post).
+_RFC3339_BODY: Final = r"-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
+_RFC3339 = re.compile(r"\d{4}" + _RFC3339_BODY)
+_RFC3339_PATTERN: Final = r"^(19[7-9]\d|[2-9]\d{3})" + _RFC3339_BODY + "$"
 
 
 def parse_time_ms(value: str) -> int | None:
@@ -213,6 +224,8 @@ def _check_field(spec: FieldSpec, value: Any) -> Rejection | Any:
         ms = parse_time_ms(value)
         if ms is None:
             return Rejection("bad_timestamp", f"{spec.name} must be RFC 3339 with a zone")
+        if value < "1970":  # the year as written, as the schema's pattern says it
+            return Rejection("bad_timestamp", f"{spec.name} is before 1970")
         return ms
     if kind == "text":
         if len(value) > MAX_TEXT_CHARS:
@@ -221,6 +234,8 @@ def _check_field(spec: FieldSpec, value: Any) -> Rejection | Any:
     limit = MAX_ID_CHARS if kind == "id" else MAX_TAG_CHARS
     if not value or len(value) > limit:
         return Rejection("bad_value", f"{spec.name} must be 1..{limit} characters")
+    if CONTROL_CHARS.search(value):
+        return Rejection("bad_value", f"{spec.name} must not contain control characters")
     return value
 
 
@@ -259,6 +274,11 @@ def decode_event(kind: EventKind, raw: bytes | None) -> Event | Rejection:
         if type(checked) is Rejection:
             return checked
         values[_TIME_RENAMES.get(spec.name, spec.name)] = checked
+    if kind == "post":
+        if values["created_ms"] > values["observed_ms"]:
+            return Rejection("bad_timestamp", "created_at is after observed_at")
+        if values["likes"] + values["comments"] + values["shares"] > MAX_COUNT:
+            return Rejection("out_of_range", f"likes + comments + shares exceeds {MAX_COUNT}")
     return _MODEL[kind](**values)
 
 
@@ -270,12 +290,13 @@ def json_schema(kind: EventKind) -> dict[str, Any]:
         if spec.kind == "count":
             prop = {"type": "integer", "minimum": 0, "maximum": MAX_COUNT}
         elif spec.kind == "time":
+            # years before 1970 are refused; a post's created_at must not be after observed_at
             prop = {"type": "string", "format": "date-time", "pattern": _RFC3339_PATTERN}
         elif spec.kind == "text":
             prop = {"type": "string", "maxLength": MAX_TEXT_CHARS}
         else:
             limit = MAX_ID_CHARS if spec.kind == "id" else MAX_TAG_CHARS
-            prop = {"type": "string", "minLength": 1, "maxLength": limit}
+            prop = {"type": "string", "minLength": 1, "maxLength": limit, "pattern": _ID_PATTERN}
         prop["description"] = spec.description
         if not spec.required:
             # the decoder treats an explicit null like an absent optional field

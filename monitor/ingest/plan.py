@@ -19,10 +19,13 @@ from schemas.events import (
     decode_event,
     format_time_ms,
 )
-from schemas.records import DeadLetter
+from schemas.records import MAX_WRITE_BYTES, DeadLetter
 
 EVIDENCE_CHARS = 280
 _FUTURE = Rejection("future_timestamp", "more than the tolerance past the watermark")
+_UNKEYABLE = Rejection(
+    "payload_too_large", f"over {MAX_WRITE_BYTES} bytes with its key: cannot re-key"
+)
 
 
 class MentionMatcher(Protocol):
@@ -44,6 +47,8 @@ class Rekey:
     topic: str
     key: bytes
     value: bytes
+    partition: int  # of the source record, which this one replaces
+    offset: int
 
 
 @dataclass(slots=True)
@@ -135,10 +140,8 @@ def plan_batch(
         elif rec.offset > plan.last[idx]:
             plan.last[idx] = rec.offset
         ev = decode_event(rec.kind, rec.value)
-        if not isinstance(ev, Rejection) and (
-            ev.time_ms > future_limit
-            or (isinstance(ev, PostSnapshot) and ev.created_ms > future_limit)
-        ):
+        # a post's created_at is never after its observed_at (decode_event): time_ms is enough
+        if not isinstance(ev, Rejection) and ev.time_ms > future_limit:
             ev = _FUTURE
         if isinstance(ev, Rejection):
             rejected.append((idx, rec, ev))
@@ -148,11 +151,15 @@ def plan_batch(
         if not rec.key:
             # Re-key so every record of a creator shares a partition (and its ordering).
             assert rec.value is not None  # decoded fine, so it had a value
-            plan.rekeyed.append(Rekey(rec.topic, ev.creator_id.encode(), rec.value))
+            key = ev.creator_id.encode()
+            if len(key) + len(rec.value) > MAX_WRITE_BYTES:
+                rejected.append((idx, rec, _UNKEYABLE))
+                continue
+            plan.rekeyed.append(Rekey(rec.topic, key, rec.value, rec.partition, rec.offset))
             continue
         plan.events.append(_enrich(idx, rec, ev, matcher, sentiment))
     for idx, rec, why in rejected:
-        plan.dead_letters.append(_dead(rec, why, at))
+        plan.dead_letters.append(dead_letter(rec, why, at))
         plan.dead_index.append({"i": idx + 1, "o": rec.offset, "code": why.code})
     return plan
 
@@ -192,7 +199,8 @@ def _mentions(op: dict[str, Any], text: str, matcher: MentionMatcher) -> None:
         op["x"] = text[:EVIDENCE_CHARS]
 
 
-def _dead(rec: RawRecord, why: Rejection, at: str) -> DeadLetter:
+def dead_letter(rec: RawRecord, why: Rejection, at: str) -> DeadLetter:
+    """The dead letter of one input record (bounded in size: schemas/records.py)."""
     return DeadLetter.build(
         reason=why.reason,
         code=why.code,

@@ -27,6 +27,10 @@ from schemas.events import EventKind
 log = get_logger(__name__)
 
 POLL_MS = 500
+# A stop waits this long for the batch in hand, then cancels it (an outage can hold it for ever):
+# nothing of a cancelled batch is committed, so its records are read again by the next owner.
+STOP_GRACE_S = 5.0
+CONSUMER_STOP_S = 3.0
 Fetched = dict[TopicPartition, list[ConsumerRecord]]
 
 
@@ -82,6 +86,7 @@ class IngestReader:
         self._stop = asyncio.Event()
         self._idle = asyncio.Event()  # set while ``run`` is not running
         self._idle.set()
+        self._task: asyncio.Task[None] | None = None
 
     async def _settle(self, _: list[TopicPartition]) -> None:
         """Wait until no batch is between apply and commit (a rebalance must not split one)."""
@@ -99,6 +104,7 @@ class IngestReader:
         if self._stop.is_set():
             return
         self._idle.clear()
+        self._task = asyncio.current_task()
         consumer = self._make_consumer()
         listener = RebalanceCallbacks(revoked=self._settle, assigned=self._log_assigned)
         consumer.subscribe(list(self._kinds), listener=listener)
@@ -112,8 +118,15 @@ class IngestReader:
                         continue
                     await self._process(to_raw(fetched, self._kinds))
                     await self._commit(consumer, commit_points(fetched))
+        except asyncio.CancelledError:
+            if not self._stop.is_set():
+                raise
+            log.warning("stopped with a batch in hand; it was not committed")
         finally:
-            await consumer.stop()
+            try:
+                await asyncio.wait_for(consumer.stop(), CONSUMER_STOP_S)
+            except (TimeoutError, KafkaError) as exc:
+                log.warning("consumer did not stop cleanly", error=type(exc).__name__)
             self._idle.set()
 
     async def _next_batch(self, consumer: AIOKafkaConsumer) -> Fetched:
@@ -142,7 +155,12 @@ class IngestReader:
             # Not committed means read again later; Redis skips offsets it has applied.
             log.warning("offset commit failed; batch may be read again", error=type(exc).__name__)
 
-    async def stop(self) -> None:
-        """Finish the batch in hand (its offsets committed), then return."""
+    async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Finish the batch in hand (its offsets committed), or cancel it after ``grace_s``."""
         self._stop.set()
-        await self._idle.wait()
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace_s)
+        except TimeoutError:
+            if self._task is not None:
+                self._task.cancel()
+            await self._idle.wait()

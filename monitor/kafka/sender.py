@@ -16,10 +16,16 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from monitor.ingest.pipeline import Outgoing
 from monitor.kafka.clients import kafka_client_options
+from monitor.logs import get_logger
 from monitor.settings import Settings
 
 BATCH_BYTES: Final = 512 * 1024
+# Stopping flushes what is in flight; with the broker away that could wait for ever, and a worker
+# asked to stop must stop (a record not acknowledged is sent again by whoever re-reads its batch).
+STOP_S: Final = 3.0
 PARTITION_MEMO_MAX: Final = 65_536
+
+log = get_logger(__name__)
 
 
 class SenderStoppedError(RuntimeError):
@@ -57,8 +63,11 @@ class BatchSender:
     async def stop(self) -> None:
         self._stopped = True
         if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+            producer, self._producer = self._producer, None
+            try:
+                await asyncio.wait_for(producer.stop(), STOP_S)
+            except TimeoutError:
+                log.warning("producer did not flush in time", waited_s=STOP_S)
 
     def partition_for(self, key: bytes | None, partitions: tuple[int, ...]) -> int:
         """Kafka's murmur2 choice, remembered per key and partition set.

@@ -2,7 +2,9 @@
 
 All keys of one creator (or community, or brand) share a Redis Cluster hash tag ``{...}`` so a
 creator's state lives on one slot. Names are built by functions, never by pasting user input into a
-pattern: ids are only ever used as exact key parts, never in KEYS/SCAN.
+pattern: ids are only ever used as exact key parts, never in KEYS/SCAN. An id inside a tag is
+escaped (:func:`key_part`), so it cannot close the tag and reach another id's keys; an id used
+after the tag (a post's snapshots, ``:ps:<post_id>``) is always the key's last part.
 """
 
 from __future__ import annotations
@@ -24,6 +26,21 @@ DUE_CHANGED: Final = -(2**50)
 TTL_SLACK_S: Final = 24 * 3600
 ALERT_STREAM_MAXLEN: Final = 10_000
 EVIDENCE_KEEP: Final = 20
+
+
+_ESCAPES: Final = str.maketrans({"%": "%25", "{": "%7B", "}": "%7D"})
+
+
+def key_part(id_: str) -> str:
+    """An id as it appears inside a hash tag: ``%``, ``{`` and ``}`` percent-escaped.
+
+    Without ``}`` an id cannot end its tag early, so ``c:{<id>}`` names one creator and nothing
+    else; ids without these three characters (all real ones) keep their plain key names.
+    store/lua/apply_batch.lua escapes the same way.
+    """
+    if "%" in id_ or "{" in id_ or "}" in id_:
+        return id_.translate(_ESCAPES)
+    return id_
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +135,7 @@ class Keys:
     # --- per creator --------------------------------------------------------------------------
     def creator(self, creator_id: str) -> str:
         """Base of a creator's keys; the Lua script appends the same suffixes as below."""
-        return f"{self.prefix}c:{{{creator_id}}}"
+        return f"{self.prefix}c:{{{key_part(creator_id)}}}"
 
     def creator_meta(self, creator_id: str) -> str:
         return f"{self.creator(creator_id)}:meta"
@@ -128,10 +145,10 @@ class Keys:
         return f"{self.creator(creator_id)}:doc"
 
     def community(self, community: str) -> str:
-        return f"{self.prefix}g:{{{community}}}"
+        return f"{self.prefix}g:{{{key_part(community)}}}"
 
     def brand(self, brand: str) -> str:
-        return f"{self.prefix}b:{{{brand}}}"
+        return f"{self.prefix}b:{{{key_part(brand)}}}"
 
     # --- brands (read by the web view) ---------------------------------------------------------
     @property

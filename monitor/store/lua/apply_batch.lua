@@ -103,9 +103,23 @@ end
 local touched, touched_brands = {}, {}
 local applied, dups, late = 0, 0, 0
 
-local function cbase(cr) return P .. 'c:{' .. cr .. '}' end
-local function gbase(g) return P .. 'g:{' .. g .. '}' end
-local function bbase(b) return P .. 'b:{' .. b .. '}' end
+-- An id inside a hash tag is escaped as monitor/store/keys.py: key_part does ('%' '{' '}' become
+-- %25 %7B %7D), so no id can close its tag early and reach another creator's, post's or brand's
+-- keys. Bases are built once per id and batch.
+local ESC = {['%'] = '%25', ['{'] = '%7B', ['}'] = '%7D'}
+local function tagged(kind, memo)
+  return function(id)
+    local b = memo[id]
+    if not b then
+      local part = id
+      if string.find(id, '[%%{}]') then part = string.gsub(id, '[%%{}]', ESC) end
+      b = P .. kind .. ':{' .. part .. '}'
+      memo[id] = b
+    end
+    return b
+  end
+end
+local cbase, gbase, bbase = tagged('c', {}), tagged('g', {}), tagged('b', {})
 
 -- folded per creator / community over the batch, written at the end (see the header)
 local meta_pl, meta_tag, meta_fol = {}, {}, {}  -- creator -> platform, {t, g}, {t, followers}

@@ -10,6 +10,7 @@ import pytest
 
 from monitor.ingest.plan import EVIDENCE_CHARS, BatchPlan, RawRecord, Rekey, plan_batch
 from schemas.events import EventKind, format_time_ms
+from schemas.records import MAX_WRITE_BYTES
 
 T0 = 1_795_168_800_000  # 2026-11-20T10:00:00Z
 DAY = 86_400_000
@@ -298,9 +299,22 @@ def test_future_timestamps(watermark: int, wall: int, t: int, future: bool) -> N
 
 
 def test_post_created_in_the_future_is_dead_lettered() -> None:
-    p = plan([rec(POSTS, post(created_at=at(T0 + 2 * DAY), observed_at=at(T0)))])
+    p = plan([rec(POSTS, post(created_at=at(T0 + 2 * DAY), observed_at=at(T0 + 2 * DAY)))])
     assert [d.code for d in p.dead_letters] == ["future_timestamp"]
     assert p.events == []
+
+
+def test_post_created_after_it_was_observed_is_dead_lettered() -> None:
+    p = plan([rec(POSTS, post(created_at=at(T0 + 1000), observed_at=at(T0)))])
+    assert [d.reason for d in p.dead_letters] == ["bad_timestamp: created_at is after observed_at"]
+
+
+def test_unkeyed_record_too_large_to_rekey_is_a_dead_letter() -> None:
+    value = json.dumps(comment(text="x" * 60_000, pad="y" * MAX_WRITE_BYTES)).encode()
+    p = plan([RawRecord(COMMENTS, "comment", 2, 40, None, value)])
+    assert (p.rekeyed, p.events) == ([], [])
+    assert [d.code for d in p.dead_letters] == ["payload_too_large"]
+    assert p.dead_index == [{"i": 1, "o": 40, "code": "payload_too_large"}]
 
 
 # --- re-keying ---------------------------------------------------------------------------------
@@ -312,7 +326,9 @@ def test_unkeyed_record_is_rekeyed_not_applied(key: bytes | None) -> None:
     p = plan([RawRecord(COMMENTS, "comment", 2, 40, key, value)])
     assert p.events == []
     assert p.dead_letters == []
-    assert p.rekeyed == [Rekey(COMMENTS, b"tiktok:bob", value)]  # same bytes, keyed by creator
+    assert p.rekeyed == [
+        Rekey(COMMENTS, b"tiktok:bob", value, 2, 40)
+    ]  # same bytes, keyed by creator
     assert (p.tps, p.last) == ([f"{COMMENTS}:2"], [40])  # its offset still counts as done
 
 
@@ -328,7 +344,12 @@ def test_tps_and_last_cover_every_record() -> None:
             rec(AUDIENCE, audience(), partition=0, offset=3, key=None),  # only a re-key here
             rec(COMMENTS, comment(event_id="c-0"), partition=0, offset=11),  # out of order
             rec(COMMENTS, b"{", partition=1, offset=4),
-            rec(POSTS, post(created_at=at(T0 + 9 * DAY)), partition=0, offset=0),  # future
+            rec(
+                POSTS,
+                post(created_at=at(T0 + 9 * DAY), observed_at=at(T0 + 9 * DAY)),
+                partition=0,
+                offset=0,
+            ),  # future
             rec(POSTS, post(event_id="p-9"), partition=3, offset=77),
         ]
     )

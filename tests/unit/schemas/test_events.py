@@ -26,7 +26,7 @@ from schemas.events import (
     format_time_ms,
     parse_time_ms,
 )
-from schemas.records import DEADLETTER_PAYLOAD_MAX, DeadLetter
+from schemas.records import DEADLETTER_KEY_MAX, DEADLETTER_MAX_BYTES, DeadLetter
 
 KINDS: tuple[EventKind, ...] = get_args(EventKind)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -266,7 +266,7 @@ def test_each_required_field_missing(kind: EventKind, name: str) -> None:
         ("comment", changed("comment", text="")),
         ("post", changed("post", text="ü" * MAX_TEXT_CHARS)),
         ("post", changed("post", likes=0, comments=0, shares=0, views=0, followers=0)),
-        ("post", changed("post", likes=MAX_COUNT)),
+        ("post", changed("post", likes=MAX_COUNT, comments=0, shares=0)),
         ("audience", changed("audience", creator_id="c" * 256, community="g" * 128)),
         ("audience", changed("audience", unknown="extra", nested={"a": [1, 2]})),
         ("audience", changed("audience", community=None)),  # optional null: treated as absent
@@ -573,36 +573,71 @@ def test_dead_letter_without_value_or_key() -> None:
     )
 
 
-def test_dead_letter_at_the_cap_is_not_truncated() -> None:
-    payload = b"a" * DEADLETTER_PAYLOAD_MAX
+def encoded(d: DeadLetter) -> int:
+    """What the dead letter costs Kafka: its key and its JSON value."""
+    return len(d.record_key() or b"") + len(d.to_json())
+
+
+def test_dead_letter_that_fits_once_encoded_is_kept_whole() -> None:
+    payload = b"a" * 400_000  # six times this would not fit: only the measured size counts
     d = build(payload)
     assert (d.truncated, d.payload) == (False, payload.decode())
+    assert encoded(d) <= DEADLETTER_MAX_BYTES
 
 
 def test_dead_letter_truncates_huge_text() -> None:
-    payload = b"a" * (DEADLETTER_PAYLOAD_MAX + 1) + b"tail"
+    payload = b"a" * (DEADLETTER_MAX_BYTES + 1) + b"tail"
     d = build(payload)
     assert d.truncated is True
     assert d.encoding == "utf-8"
-    assert d.payload == "a" * DEADLETTER_PAYLOAD_MAX
+    assert payload.startswith(d.payload.encode())
+    assert len(d.payload) > DEADLETTER_MAX_BYTES - 1000  # cut to what fits, not far below
     assert d.payload_bytes == len(payload)
-    assert len(d.to_json()) < 1_000_000  # fits Kafka's default max message size
+    assert encoded(d) <= DEADLETTER_MAX_BYTES
+
+
+def test_dead_letter_of_control_characters_fits_after_escaping() -> None:
+    payload = b"\x01" * 200_000  # each becomes \u0001: six bytes in JSON
+    d = build(payload)
+    assert (d.truncated, d.encoding, d.payload_bytes) == (True, "utf-8", 200_000)
+    assert encoded(d) <= DEADLETTER_MAX_BYTES
+    assert orjson.loads(d.to_json())["payload"] == "\x01" * len(d.payload)
+
+
+def test_dead_letter_cuts_a_huge_key_and_says_so() -> None:
+    key = b"k" * 900_000
+    d = build(b"[]", key=key)
+    assert d.record_key() == key[:DEADLETTER_KEY_MAX]
+    assert (d.key_truncated, d.key_bytes, d.truncated, d.payload) == (True, 900_000, False, "[]")
+    assert encoded(d) <= DEADLETTER_MAX_BYTES
 
 
 def test_dead_letter_truncates_huge_binary() -> None:
     payload = b"\xff" * (2 * MAX_PAYLOAD_BYTES)
     d = build(payload)
     assert (d.truncated, d.encoding, d.payload_bytes) == (True, "base64", len(payload))
-    assert base64.b64decode(d.payload) == payload[:DEADLETTER_PAYLOAD_MAX]
-    assert len(d.to_json()) < 1_000_000
+    assert payload.startswith(base64.b64decode(d.payload))
+    assert encoded(d) <= DEADLETTER_MAX_BYTES
 
 
 def test_dead_letter_truncates_multibyte_text_at_a_character_boundary() -> None:
-    payload = "€".encode() * 100_000  # 300,000 bytes; 262,144 is not a multiple of 3
+    payload = "€".encode() * 300_000  # 900,000 bytes
     d = build(payload)
     assert d.truncated is True
     assert d.encoding == "utf-8"
-    assert "€".encode() * 87_381 == d.payload.encode()
+    assert set(d.payload) == {"€"}
+    assert encoded(d) <= DEADLETTER_MAX_BYTES
+
+
+def test_dead_letter_cut_to_a_smaller_bound_keeps_the_original_sizes() -> None:
+    d = build(b"\x01" * 200_000, key=b"k" * 10_000).cut(10_000)
+    assert encoded(d) <= 10_000
+    assert (d.truncated, d.payload_bytes, d.key_bytes, d.key_truncated) == (
+        True,
+        200_000,
+        10_000,
+        True,
+    )
 
 
 @settings(deadline=None)  # a loaded CI box must not turn into a flaky failure
