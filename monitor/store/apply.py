@@ -8,6 +8,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from monitor.ingest.plan import BatchPlan
@@ -28,7 +29,16 @@ from schemas.codec import dumps, loads
 
 log = get_logger(__name__)
 
-TRANSIENT = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
+# Waited out: Redis away, a replica answering during a failover, memory full until it is freed.
+# None is about a record, so none may dead-letter one; any other error is (ingest/pipeline.py).
+TRANSIENT = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ConnectionError,
+    OSError,
+    ReadOnlyError,
+    OutOfMemoryError,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,13 @@ from typing import Any, Final, Literal
 from aiohttp import web
 from multidict import MultiMapping
 
+from schemas.events import CONTROL_CHARS
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ParamIn = Literal["query", "path", "header"]
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# the characters ingest refuses in ids: an id it accepted can always be asked for
+_CONTROL = CONTROL_CHARS
 
 
 class ParamError(ValueError):

@@ -152,7 +152,10 @@ CASES: dict[str, Case] = {
     "likes + comments + shares overflow int64": Case(
         [
             (
-                keyed("social.posts", post("big:s", "p", likes=INT64_MAX, comments=INT64_MAX)),
+                keyed(
+                    "social.posts",
+                    post("big:s", "p", likes=INT64_MAX, comments=INT64_MAX, shares=INT64_MAX),
+                ),
                 "out_of_range",
             )
         ]

@@ -518,7 +518,12 @@ def test_property_corrupted_valid_payloads_never_raise(
 # --- dead letters ------------------------------------------------------------------------------
 
 
-def build(payload: bytes | None, key: bytes | None = b"instagram:alice") -> DeadLetter:
+def build(
+    payload: bytes | None,
+    key: bytes | None = b"instagram:alice",
+    *,
+    max_bytes: int = DEADLETTER_MAX_BYTES,
+) -> DeadLetter:
     return DeadLetter.build(
         reason="invalid_json: oops",
         code="invalid_json",
@@ -528,6 +533,7 @@ def build(payload: bytes | None, key: bytes | None = b"instagram:alice") -> Dead
         key=key,
         payload=payload,
         at="2026-11-20T10:00:00Z",
+        max_bytes=max_bytes,
     )
 
 

@@ -1,6 +1,12 @@
-"""Fuzzing the decoder and the batch planner: whatever arrives, nothing escapes, nothing is lost."""
+"""Fuzzing the decoder, the planner, dead letters and key names: whatever arrives, nothing escapes.
+
+Nothing is lost, no dead letter outgrows its bound, no accepted count is one Lua cannot hold
+exactly, and no id reaches another id's Redis keys.
+"""
 
 from __future__ import annotations
+
+import base64
 
 import orjson
 from hypothesis import HealthCheck, given, settings
@@ -8,7 +14,10 @@ from hypothesis import strategies as st
 
 from monitor.core.sentiment import compound_scaled
 from monitor.ingest.plan import RawRecord, plan_batch
-from schemas.events import EventKind, Rejection, decode_event
+from monitor.store.keys import Keys, key_part
+from schemas.events import MAX_COUNT, EventKind, PostSnapshot, Rejection, decode_event
+from schemas.records import DEADLETTER_MAX_BYTES
+from tests.unit.schemas.test_events import build
 
 KINDS: tuple[EventKind, ...] = ("post", "comment", "audience")
 TOPIC = {"post": "social.posts", "comment": "social.comments", "audience": "social.audience"}
@@ -148,3 +157,122 @@ def test_ten_mb_payload_is_refused_with_a_reason() -> None:
     result = decode_event("comment", b"{" + b" " * 10_000_000 + b"}")
     assert isinstance(result, Rejection)
     assert result.code == "payload_too_large"
+
+
+# --- encoded sizes ------------------------------------------------------------------------------
+
+# bytes that JSON escapes to six (controls), multi-byte text, invalid UTF-8 (base64), plain ASCII
+_HOSTILE_BYTES = st.sampled_from([b"\x01", b"\x1f", b'"', b"\\", "€".encode(), b"\xff", b"a"])
+
+
+@st.composite
+def big_bytes(draw: st.DrawFn, max_repeat: int) -> bytes:
+    """Up to a few MB made of a handful of hostile runs (fast to draw, hard to encode)."""
+    runs = draw(st.lists(st.tuples(_HOSTILE_BYTES, st.integers(0, max_repeat)), max_size=3))
+    return b"".join(chunk * n for chunk, n in runs)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    payload=st.none() | big_bytes(600_000),
+    key=st.none() | big_bytes(400_000),
+    max_bytes=st.sampled_from([DEADLETTER_MAX_BYTES, 100_000, 4096]),
+)
+def test_a_dead_letter_always_fits_its_bound(
+    payload: bytes | None, key: bytes | None, max_bytes: int
+) -> None:
+    d = build(payload, key, max_bytes=max_bytes)
+    assert len(d.record_key() or b"") + len(d.to_json()) <= max_bytes
+    kept = base64.b64decode(d.payload) if d.encoding == "base64" else d.payload.encode()
+    assert (payload or b"").startswith(kept)  # a prefix, never altered
+    assert d.truncated == (len(kept) < len(payload or b""))
+    assert (d.payload_bytes, d.key_bytes) == (len(payload or b""), len(key or b""))
+
+
+# --- integer ranges -----------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.integers(-(2**70), 2**70)
+    | st.sampled_from([MAX_COUNT, MAX_COUNT + 1, 2**63 - 1, 2**63, 2**62])
+)
+def test_an_accepted_count_survives_lua_doubles_exactly(value: int) -> None:
+    event = {
+        "event_id": "e",
+        "platform": "ig",
+        "creator_id": "ig:a",
+        "observed_at": "2026-11-20T10:00:00Z",
+    }
+    # orjson writes at most 64-bit integers: splice the number into the JSON text
+    raw = orjson.dumps({**event, "followers": "@N@"}).replace(b'"@N@"', str(value).encode())
+    got = decode_event("audience", raw)
+    if 0 <= value <= MAX_COUNT:
+        assert not isinstance(got, Rejection)
+        assert int(float(value)) == value  # what Lua's numbers and %d give back
+    elif -(2**63) <= value < 2**64:
+        assert isinstance(got, Rejection)
+        assert got.code == ("negative_count" if value < 0 else "out_of_range")
+    else:  # beyond 64 bits orjson reads a float
+        assert isinstance(got, Rejection)
+        assert got.code == "wrong_type"
+
+
+@settings(max_examples=300, deadline=None)
+@given(counts=st.lists(st.integers(0, MAX_COUNT), min_size=3, max_size=3))
+def test_a_post_whose_interactions_overflow_is_out_of_range(counts: list[int]) -> None:
+    likes, comments, shares = counts
+    event = {
+        "event_id": "e",
+        "platform": "ig",
+        "creator_id": "ig:a",
+        "post_id": "p",
+        "created_at": "2026-11-20T10:00:00Z",
+        "observed_at": "2026-11-20T10:00:00Z",
+        "likes": likes,
+        "comments": comments,
+        "shares": shares,
+    }
+    got = decode_event("post", orjson.dumps(event))
+    if sum(counts) <= MAX_COUNT:
+        assert isinstance(got, PostSnapshot)
+        assert int(float(got.interactions)) == got.interactions
+    else:
+        assert isinstance(got, Rejection)
+        assert got.code == "out_of_range"
+
+
+# --- key-building -------------------------------------------------------------------------------
+
+_ID_CHARS = st.sampled_from(["a", ":", "{", "}", "%", "7", "D", "é", "😀", "ps", "meta"])
+ids = st.lists(_ID_CHARS, min_size=1, max_size=8).map("".join)
+_SUFFIXES = (":meta", ":doc", ":fs", ":posts", ":pct", ":pobs", ":h:5", ":dd:5")
+
+
+def _tag(key: str) -> str:
+    """What Redis Cluster hashes: between the first ``{`` and the first ``}`` after it."""
+    start = key.index("{") + 1
+    return key[start : key.index("}", start)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(a=ids, b=ids, post_a=ids, post_b=ids)
+def test_no_id_reaches_another_ids_keys(a: str, b: str, post_a: str, post_b: str) -> None:
+    k = Keys("ns.sm:")
+    names_a = {k.creator(a) + s for s in _SUFFIXES} | {f"{k.creator(a)}:ps:{post_a}"}
+    names_b = {k.creator(b) + s for s in _SUFFIXES} | {f"{k.creator(b)}:ps:{post_b}"}
+    if a != b:
+        assert not names_a & names_b
+        assert k.community(a) != k.community(b)
+        assert k.brand(a) != k.brand(b)
+    elif post_a != post_b:
+        assert f"{k.creator(a)}:ps:{post_a}" != f"{k.creator(b)}:ps:{post_b}"
+    # one creator, one slot: every key of a creator hashes on its (escaped) id alone
+    assert {_tag(n) for n in names_a} == {key_part(a)}
+    assert "}" not in key_part(a)
+
+
+@given(a=ids)
+def test_plain_ids_keep_their_key_names(a: str) -> None:
+    plain = a.replace("{", "").replace("}", "").replace("%", "") or "x"
+    assert Keys("p:").creator(plain) == "p:c:{" + plain + "}"
