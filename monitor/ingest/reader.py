@@ -29,8 +29,9 @@ log = get_logger(__name__)
 POLL_MS = 500
 # A stop waits this long for the batch in hand, then cancels it (an outage can hold it for ever):
 # nothing of a cancelled batch is committed, so its records are read again by the next owner.
-STOP_GRACE_S = 5.0
-CONSUMER_STOP_S = 3.0
+# With the consumer's and the producer's stops (monitor/kafka/sender.py) a worker is gone < 10 s.
+STOP_GRACE_S = 4.0
+CONSUMER_STOP_S = 2.0
 Fetched = dict[TopicPartition, list[ConsumerRecord]]
 
 

@@ -22,7 +22,7 @@ from monitor.settings import Settings
 BATCH_BYTES: Final = 512 * 1024
 # Stopping flushes what is in flight; with the broker away that could wait for ever, and a worker
 # asked to stop must stop (a record not acknowledged is sent again by whoever re-reads its batch).
-STOP_S: Final = 3.0
+STOP_S: Final = 2.0
 PARTITION_MEMO_MAX: Final = 65_536
 
 log = get_logger(__name__)
