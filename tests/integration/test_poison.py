@@ -28,7 +28,7 @@ from monitor.kafka.topics import INPUT_TOPICS, create_topics
 from monitor.settings import Settings, load_settings
 from monitor.store.creators import Tables
 from monitor.store.keys import Keys
-from schemas.events import format_time_ms
+from schemas.events import MAX_COUNT, format_time_ms
 from schemas.records import DEADLETTER_MAX_BYTES
 from tests.helpers import Proc, read_topic, wait_caught_up
 from tests.integration.test_web import start_web
@@ -108,6 +108,7 @@ class Case:
     records: list[tuple[Produced, str | None]]
     check: Check | None = None
     truncated: bool = field(default=False)
+    overflow: int = 0  # bucket updates held at +-(2^53 - 1)
 
 
 async def _followers(tables: Tables, creator: str) -> Any:
@@ -122,6 +123,12 @@ async def _check_served_ints(tables: Tables, _: Any) -> None:
     doc = await tables.creator("big:i")
     assert doc is not None
     assert doc["interactions_24h"] == 3  # the good post only; never negative
+
+
+async def _check_saturated(tables: Tables, _: Any) -> None:
+    doc = await tables.creator("sum:x")
+    assert doc is not None
+    assert doc["interactions_24h"] == MAX_COUNT  # held at the stated bound, never wrapped
 
 
 async def _check_same_observed(tables: Tables, _: Any) -> None:
@@ -173,6 +180,19 @@ CASES: dict[str, Case] = {
             ),
         ],
         check=_check_served_ints,
+    ),
+    "interactions of many posts summing past 2^53": Case(
+        [
+            (
+                keyed(
+                    "social.posts", post("sum:x", f"p{n}", likes=MAX_COUNT, comments=0, shares=0)
+                ),
+                None,
+            )
+            for n in range(3)
+        ],
+        check=_check_saturated,
+        overflow=2,  # its hour bucket and its minute bucket
     ),
     "a second snapshot at the same observed_at after an out-of-range one": Case(
         [
@@ -251,6 +271,7 @@ async def test_poison_record_costs_one_dead_letter(
     # every good record applied, and served as sent
     bad = sum(code is not None for _, code in case.records)
     applied = int(await redis.hget(keys.stats, "applied") or 0)
+    assert int(await redis.hget(keys.stats, "overflow") or 0) == case.overflow
     assert applied == len(before) + len(after) + len(case.records) - bad
     for i, c in enumerate(GOOD_CREATORS):
         assert await _followers(tables, c) == 2000 + i

@@ -354,9 +354,21 @@ for step, crs in pairs(dirty_sets) do
   touch_ttl(key, TTL_DAY)
 end
 
+-- Counts are at most 2^53 - 1 each (schemas/events.py), but many posts of one creator can sum past
+-- what a double holds exactly (and past int64, where HINCRBY would fail after the writes above).
+-- A bucket is kept within +-SAFE: one that would pass it stays at the bound, counted as overflow.
+local SAFE = 9007199254740991
+local overflow = 0
 for key, fields in pairs(acc) do
   for field, n in pairs(fields) do
-    if n ~= 0 then redis.call('HINCRBY', key, field, fmt(n)) end
+    if n ~= 0 then
+      local v = n
+      if n >= -SAFE and n <= SAFE then v = redis.call('HINCRBY', key, field, fmt(n)) end
+      if v > SAFE or v < -SAFE then
+        redis.call('HSET', key, field, v > 0 and fmt(SAFE) or fmt(-SAFE))
+        overflow = overflow + 1
+      end
+    end
   end
   touch_ttl(key, ttl[key])
 end
@@ -379,6 +391,7 @@ end
 if applied > 0 then redis.call('HINCRBY', P .. 'stats', 'applied', applied) end
 if dups > 0 then redis.call('HINCRBY', P .. 'stats', 'duplicates', dups) end
 if late > 0 then redis.call('HINCRBY', P .. 'stats', 'late', late) end
+if overflow > 0 then redis.call('HINCRBY', P .. 'stats', 'overflow', overflow) end
 
 local tl, bl = {}, {}
 for cr in pairs(touched) do tl[#tl + 1] = cr end
