@@ -23,9 +23,9 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from monitor.kafka.clients import make_redis
 from monitor.kafka.topics import INPUT_TOPICS, create_topics
 from monitor.settings import Settings, load_settings
+from monitor.store.client import make_redis
 from monitor.store.creators import Tables
 from monitor.store.keys import Keys
 from schemas.events import MAX_COUNT, format_time_ms
