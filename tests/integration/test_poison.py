@@ -264,7 +264,7 @@ async def test_poison_record_costs_one_dead_letter(
         (settings.topic(t), p) for t in INPUT_TOPICS for p in range(settings.topic_partitions)
     }, "good records must land on every partition"
     worker = spawn("worker")
-    await wait_caught_up(redis, settings, INPUT_TOPICS, timeout=60)
+    await wait_caught_up(redis, settings, INPUT_TOPICS, timeout=90)
     keys = Keys(settings.redis_prefix)
     tables = Tables(redis, keys, settings)
 
@@ -314,7 +314,7 @@ async def test_sigterm_is_prompt_while_redis_is_away(
         await create_topics(settings)
         await _produce(settings, good_round(1))
         worker = spawn("worker", extra_env={"MONITOR_REDIS": own.url})
-        await wait_caught_up(redis, settings, INPUT_TOPICS, timeout=60)
+        await wait_caught_up(redis, settings, INPUT_TOPICS, timeout=90)
         own.stop()
         await _produce(settings, good_round(2))  # arrives while Redis is away: retried
         await asyncio.sleep(3)
@@ -323,7 +323,7 @@ async def test_sigterm_is_prompt_while_redis_is_away(
         await redis.aclose()
         redis = make_redis(settings)
         spawn("worker", extra_env={"MONITOR_REDIS": own.url}, name="again")
-        await wait_caught_up(redis, settings, INPUT_TOPICS, timeout=60)
+        await wait_caught_up(redis, settings, INPUT_TOPICS, timeout=90)
         tables = Tables(redis, keys, settings)
         for i, c in enumerate(GOOD_CREATORS):
             assert await _followers(tables, c) == 2000 + i  # round 2 was not committed unapplied
