@@ -70,7 +70,9 @@ class DeadLetters:
         futures = []
         for record in records:
             letter = notifier_dead_letter(record, code=code, reason=reason, at=at)
-            futures.append(await self._producer.send(self._topic, letter.to_json(), key=letter.record_key()))
+            futures.append(
+                await self._producer.send(self._topic, letter.to_json(), key=letter.record_key())
+            )
         await asyncio.gather(*futures)
         self.sent += len(records)
         log.error("alerts dead-lettered", code=code, reason=reason, records=len(records))
