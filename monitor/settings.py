@@ -76,6 +76,11 @@ class Settings:
     broker_session_timeout_s: float = 10.0
     broker_rebalance_timeout_s: float = 20.0
 
+    # Operations: a partition whose records wait this long without progress is stalled; the
+    # worker and the notifier serve /metrics and /healthz on metrics_port (None: off).
+    stall_s: float = 60.0
+    metrics_port: int | None = None
+
     log_level: LogLevel = "info"
     log_format: LogFormat = "auto"
 
@@ -151,6 +156,7 @@ _POSITIVE = (
     "detect_steps_interval_s",
     "broker_session_timeout_s",
     "broker_rebalance_timeout_s",
+    "stall_s",
 )
 
 
@@ -161,6 +167,8 @@ def _bad(name: str, why: str) -> SettingsError:
 def _check_numbers(s: Settings) -> None:
     if not (1 <= s.web_port <= 65535):
         raise _bad("web_port", f"must be between 1 and 65535, got {s.web_port}")
+    if s.metrics_port is not None and not (1 <= s.metrics_port <= 65535):
+        raise _bad("metrics_port", f"must be between 1 and 65535, got {s.metrics_port}")
     for name in ("topic_partitions", "topic_replication", "batch_max", "retention_s"):
         if getattr(s, name) < 1:
             raise _bad(name, f"must be at least 1, got {getattr(s, name)}")

@@ -225,6 +225,18 @@ class Keys:
         """Set of ``alert_id|status|severity|event_time`` markers already sent to Kafka."""
         return f"{self.prefix}det:sent"
 
+    # --- operations (monitor/ops) ----------------------------------------------------------
+    @property
+    def ops_seen(self) -> str:
+        """Hash ``group|topic:partition`` -> ``committed:since_ms``: when a partition last moved."""
+        return f"{self.prefix}ops:seen"
+
+    @property
+    def ops_deadletter_snapshots(self) -> str:
+        """JSON list of ``[wall_ms, {code: total}]``: dead-letter totals as ``monitor status`` read
+        them, so the last five minutes are a difference of two snapshots."""
+        return f"{self.prefix}ops:dl"
+
     # --- Slack notifier ---------------------------------------------------------------------
     def notified(self, marker: str) -> str:
         """Set (value "1", TTL ``NOTIFIED_TTL_S``) once an alert record reached Slack or stdout.
@@ -271,3 +283,5 @@ def members_set(base: str) -> str:
 NOTIFIED_TTL_S: Final = 8 * 24 * 3600
 # The detector's sent markers: longer than any outbox can wait for a broker to come back.
 DETECT_SENT_TTL_S: Final = 30 * 86400
+# monitor status' history: a stall or a dead-letter window needs only minutes of it.
+OPS_HISTORY_TTL_S: Final = 24 * 3600

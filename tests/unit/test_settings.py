@@ -84,6 +84,9 @@ GOOD_ENV: list[tuple[str, str, str, Any]] = [
     ("MONITOR_KAFKA_SASL_USERNAME", "", "kafka_sasl_username", None),
     ("MONITOR_KAFKA_SASL_USERNAME", "svc", "kafka_sasl_username", "svc"),
     ("MONITOR_TIER_MICRO_MIN", "500", "tier_micro_min", 500),
+    ("MONITOR_STALL_S", "5", "stall_s", 5.0),
+    ("MONITOR_METRICS_PORT", "9464", "metrics_port", 9464),
+    ("MONITOR_METRICS_PORT", "", "metrics_port", None),
 ]
 
 
@@ -111,6 +114,10 @@ def test_secret_settings_are_secret_typed(attr: str) -> None:
 
 
 BAD_ENV: list[Any] = [
+    ("MONITOR_STALL_S", "0"),
+    ("MONITOR_STALL_S", "nan"),
+    ("MONITOR_METRICS_PORT", "0"),
+    ("MONITOR_METRICS_PORT", "70000"),
     ("MONITOR_WEB_PORT", "abc"),
     ("MONITOR_WEB_PORT", ""),
     ("MONITOR_WEB_PORT", "0"),
