@@ -21,6 +21,7 @@ def register(rt: Runtime) -> None:
         rules=lambda: rt.rules.rules,
         sender=rt.sender,
         end_offsets=EndOffsets(rt.settings),
+        metrics=rt.metrics,
     )
 
     def every_tick(run: Callable[[], Awaitable[int]], name: str, interval_s: float) -> None:

@@ -14,6 +14,7 @@ from monitor.app import Runtime
 from monitor.ingest.reader import IngestReader
 from monitor.kafka.clients import group_consumer_options
 from monitor.kafka.topics import INPUT_TOPICS
+from monitor.ops.endpoint import OpsEndpoint
 from schemas.events import TOPIC_KIND
 
 
@@ -26,8 +27,12 @@ def register(rt: Runtime) -> None:
         batch_max=settings.batch_max,
         within_s=settings.batch_within_s,
     )
+    ops = OpsEndpoint(
+        settings, role="worker", metrics=rt.metrics, owned=lambda: reader.assigned, redis=rt.redis
+    )
 
     async def ingest() -> None:
+        await ops.start()  # /metrics and /healthz (MONITOR_METRICS_PORT), before the input
         await rt.pipeline.start()
         # Mentions are matched on arrival: hold the first batch until the rules topic was read.
         await rt.rules.loaded.wait()
@@ -38,6 +43,7 @@ def register(rt: Runtime) -> None:
         # only now: the batch in hand may have needed it (a detection pass still sending alerts
         # then fails, leaving them in its outbox for the next leader)
         await rt.sender.stop()
+        await ops.stop()
 
     rt.app.task(ingest)
     rt.app.on_before_shutdown.connect(cast(Any, stop))  # mode's handler type is too narrow

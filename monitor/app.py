@@ -12,6 +12,7 @@ from monitor.brands.feed import LiveRules
 from monitor.core.sentiment import compound_scaled
 from monitor.ingest.pipeline import IngestPipeline
 from monitor.kafka.sender import BatchSender
+from monitor.ops.metrics import Metrics
 from monitor.settings import Settings
 from monitor.store.apply import TableStore
 from monitor.store.client import make_redis
@@ -68,6 +69,7 @@ class Runtime:
     app: faust.App
     pipeline: IngestPipeline
     sender: BatchSender
+    metrics: Metrics
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -81,11 +83,13 @@ def build_runtime(settings: Settings) -> Runtime:
     # The worker's one producer: dead letters and re-keys (they come in floods, so in batches)
     # and alerts. Stopped by the ingest task once its last batch is done.
     sender = BatchSender(settings)
+    metrics = Metrics()
     pipeline = IngestPipeline(
         settings=settings,
         store=store,
         sender=sender,
         matcher=lambda: rules.matcher,
         sentiment=compound_scaled,
+        metrics=metrics,
     )
-    return Runtime(settings, keys, redis, tables, store, rules, app, pipeline, sender)
+    return Runtime(settings, keys, redis, tables, store, rules, app, pipeline, sender, metrics)

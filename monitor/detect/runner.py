@@ -35,6 +35,7 @@ from monitor.detect.lifecycle import Finding, Lifecycle, Subject, advance
 from monitor.detect.outbox import Outbox
 from monitor.ingest.pipeline import Sender
 from monitor.logs import get_logger
+from monitor.ops.metrics import Metrics
 from monitor.settings import Settings
 from monitor.store.creators import Tables
 from monitor.store.keys import DETECT_STEP_MS, Keys
@@ -64,6 +65,7 @@ class Detector:
         end_offsets: Callable[[], Awaitable[dict[str, int]]],
         lifecycle: Lifecycle | None = None,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
         self._redis = redis
         self._k = keys
@@ -73,6 +75,7 @@ class Detector:
         self._end_offsets = end_offsets
         self._life = lifecycle or Lifecycle()
         self._clock = clock
+        self._metrics = metrics or Metrics()
         self._outbox = Outbox(redis=redis, keys=keys, settings=settings, sender=sender)
         self._bands = TierBands.from_settings(settings)
         self._growth = GrowthPolicy(
@@ -130,6 +133,7 @@ class Detector:
         judged = await judge(closed, first)
         sent += await self._outbox.flush()
         if judged:
+            self._metrics.detect_pass(what, time.perf_counter() - started)
             log.info(
                 "detection pass",
                 judged=what,

@@ -30,6 +30,7 @@ from monitor.ingest.plan import (
 )
 from monitor.kafka.topics import DEADLETTER
 from monitor.logs import get_logger
+from monitor.ops.metrics import Metrics
 from monitor.retry import retry
 from monitor.settings import Settings
 from monitor.store.apply import TableStore
@@ -74,12 +75,14 @@ class IngestPipeline:
         sender: Sender,
         matcher: Callable[[], MentionMatcher],
         sentiment: Callable[[str], int],
+        metrics: Metrics | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
         self._sender = sender
         self._matcher = matcher
         self._sentiment = sentiment
+        self._metrics = metrics or Metrics()
         self._watermark = 0
 
     async def start(self) -> None:
@@ -119,13 +122,16 @@ class IngestPipeline:
         Halves keep the batch's order (partition by partition, offsets rising), so each half's
         offsets follow the previous half's and the offset guard sees every record once.
         """
+        started = time.perf_counter()
         try:
             plan = self._plan(records)
         except Exception as exc:  # a bug of ours planning some record: find which
             await self._split(records, settled, "plan", exc)
             return
         # Dead letters reach the topic before Redis counts them (and before the reader commits).
+        planned = time.perf_counter()
         await self._emit(plan, settled.sent)
+        applying = time.perf_counter()
         try:
             result = await self._store.apply(plan)  # outages are retried inside
         except Exception as exc:  # a script error, an encoding error: tied to some record
@@ -134,6 +140,15 @@ class IngestPipeline:
             await self._split(records, settled, "apply", exc)
             return
         settled.applied += result.applied
+        self._metrics.batch(
+            records=len(records),
+            plan_s=planned - started,
+            apply_s=time.perf_counter() - applying,
+            applied=result.applied,
+            duplicates=result.duplicates,
+            late=result.late,
+            dead_codes=(str(d["code"]) for d in plan.dead_index),
+        )
         self._watermark = max(self._watermark, result.watermark_ms)
 
     async def _split(
@@ -167,6 +182,7 @@ class IngestPipeline:
         plan.dead_index.append({"i": 1, "o": rec.offset, "code": why.code})
         try:
             await self._store.apply(plan)
+            self._metrics.dead_lettered(why.code)
         except Exception:  # Redis refuses even that (e.g. out of memory): the letter is out
             log.exception("dead letter not counted", offset=rec.offset, partition=rec.partition)
 

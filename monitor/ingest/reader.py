@@ -88,18 +88,16 @@ class IngestReader:
         self._idle = asyncio.Event()  # set while ``run`` is not running
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        self.assigned: frozenset[str] = frozenset()  # ``topic:partition``, for /healthz
 
     async def _settle(self, _: list[TopicPartition]) -> None:
         """Wait until no batch is between apply and commit (a rebalance must not split one)."""
         async with self._busy:
             pass
 
-    @staticmethod
-    async def _log_assigned(assigned: list[TopicPartition]) -> None:
-        log.info(
-            "input partitions assigned",
-            partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned),
-        )
+    async def _log_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.assigned = frozenset(f"{tp.topic}:{tp.partition}" for tp in assigned)
+        log.info("input partitions assigned", partitions=sorted(self.assigned))
 
     async def run(self) -> None:
         if self._stop.is_set():

@@ -50,6 +50,9 @@ from monitor.notify.log import DeliveryLog
 from monitor.notify.offsets import Offsets
 from monitor.notify.options import NotifierOptions
 from monitor.notify.slack import Verdict, redact
+from monitor.ops.endpoint import OpsEndpoint, owned_by
+from monitor.ops.metrics import Metrics
+from monitor.ops.slack import MeteredPoster
 from monitor.settings import Settings
 from monitor.store.client import make_redis
 from monitor.store.keys import Keys
@@ -286,12 +289,16 @@ async def run_notifier(
     consumer = AIOKafkaConsumer(**group_consumer_options(settings, "notifier"))
     producer = AIOKafkaProducer(**kafka_client_options(settings), acks="all")
     session = aiohttp.ClientSession(trust_env=False)
+    metrics = Metrics()
+    ops: OpsEndpoint | None = None
     try:
         if not await _rules_loaded(rules, rules_task, stop):
             return
         await producer.start()
         await consumer.start()
-        poster = AiohttpPoster(session, timeout_s=options.request_timeout_s)
+        ops = OpsEndpoint(settings, role="notifier", metrics=metrics, owned=owned_by(consumer))
+        await ops.start()
+        poster = MeteredPoster(AiohttpPoster(session, timeout_s=options.request_timeout_s), metrics)
         await Notifier(
             settings=settings,
             options=options,
@@ -310,6 +317,8 @@ async def run_notifier(
     finally:
         rules_task.cancel()
         await asyncio.gather(rules_task, return_exceptions=True)
+        if ops is not None:
+            await ops.stop()
         await consumer.stop()
         await producer.stop()
         await session.close()
