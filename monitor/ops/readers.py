@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from monitor.kafka.topics import ALERTS, INPUT_TOPICS, topic_partitions
+from monitor.kafka.topics import ALERTS, INPUT_TOPICS
 from monitor.ops.verdict import Seen, Snapshot
 from monitor.settings import Settings
 from monitor.store.client import RedisMapping
@@ -77,11 +77,18 @@ async def read_group(
     """Members, and per partition of the group's topics: committed and end offsets."""
     group_id = settings.group_id(role)
     state, members = _members(await admin.describe_consumer_groups([group_id]), group_id)
-    tps = [
-        TopicPartition(settings.topic(name), p)
-        for name in GROUP_TOPICS[role]
-        for p in await topic_partitions(settings, settings.topic(name))
-    ]
+    # The admin client in hand, not topic_partitions (a client per call): the sampler asks often.
+    names = [settings.topic(name) for name in GROUP_TOPICS[role]]
+    described = await admin.describe_topics(names)
+    tps = sorted(
+        (
+            TopicPartition(d["topic"], p["partition"])
+            for d in described
+            if d.get("error_code", 0) == 0
+            for p in d["partitions"]
+        ),
+        key=lambda tp: (names.index(tp.topic), tp.partition),
+    )
     committed = await admin.list_consumer_group_offsets(group_id, partitions=tps) if tps else {}
     end = await ends.end_offsets(tps) if tps else {}
     partitions = []

@@ -159,7 +159,7 @@ def _parts(
         ),
     ]
     if notifier is not None:
-        age_s = None if oldest_ms is None else max(0.0, (now_ms - oldest_ms) / 1000)
+        age_s = None if oldest_ms is None else round(max(0.0, (now_ms - oldest_ms) / 1000), 1)
         out.append(
             PartStatus(
                 "notifier.backlog",
