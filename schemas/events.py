@@ -27,7 +27,9 @@ MAX_COUNT: Final = 2**53 - 1
 # Ids and tags: any text but control characters (C0, DEL, C1), which no terminal, log or URL shows
 # faithfully. Shared with the web API's parameter check, so an id ingest accepts can be fetched.
 CONTROL_CHARS: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_ID_PATTERN: Final = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+# The end is written (?![\s\S]), not $: in Python's re (and so in Python JSON Schema validators)
+# $ also matches before a final newline, which let "\n" through the schema but not the decoder.
+_ID_PATTERN: Final = r"^[^\u0000-\u001f\u007f-\u009f]*(?![\s\S])"
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS: Final = timedelta(milliseconds=1)
 

@@ -267,6 +267,9 @@ INVALID: list[tuple[str, EventKind, Any, str]] = [
         with_(example("audience"), creator_id="c" * 257),
         "bad_value",
     ),
+    # Python's re lets $ match before a final newline: the schema's pattern must not.
+    ("id that is a newline", "audience", with_(example("audience"), creator_id="\n"), "bad_value"),
+    ("id ending in a newline", "post", with_(example("post"), post_id="8812\n"), "bad_value"),
     ("array, not an object", "audience", [example("audience")], "not_an_object"),
     ("string, not an object", "comment", "hello", "not_an_object"),
 ]
