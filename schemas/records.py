@@ -52,6 +52,7 @@ class Alert:
     detected_at: str
     summary: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    silenced_by: str | None = None  # the silence that keeps it from Slack (monitor/silence)
 
     @property
     def key(self) -> bytes:
@@ -67,7 +68,11 @@ class Alert:
         return f"{self.alert_id}|{self.status}|{self.severity}|{self.event_time}"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The record; ``silenced_by`` only when set, so unsilenced records read as before."""
+        data = asdict(self)
+        if data["silenced_by"] is None:
+            del data["silenced_by"]
+        return data
 
     def to_json(self) -> bytes:
         return dumps(self.to_dict())

@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from monitor.cli import creators, feed, notify, rules, status, topics, web, worker
+from monitor.cli import creators, feed, notify, rules, silence, status, topics, web, worker
 from monitor.dev import session as dev
 from monitor.logs import configure_logging
 from monitor.settings import Settings, SettingsError, load_settings
@@ -24,6 +24,7 @@ _VERB_GROUPS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser
     dev.register,
     rules.register,
     notify.register,
+    silence.register,
     feed.register,
     web.register,
     status.register,

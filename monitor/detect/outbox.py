@@ -4,12 +4,16 @@ A pass writes its state, its cursors and its alerts in one transaction, so a cra
 all three or none. Sending comes after: a failed send leaves the records in the outbox for the
 next flush, and a delivered marker per record keeps a flush (a restart, a new leader) from
 re-sending what already reached Kafka.
+
+Silences are judged here, once per flush and just before sending, so every consumer (the topic,
+the web view's stream, the notifier) sees the same ``silenced_by`` mark.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -18,6 +22,8 @@ from monitor.ingest.pipeline import Sender
 from monitor.kafka.topics import ALERTS
 from monitor.logs import get_logger
 from monitor.settings import Settings
+from monitor.silence.model import silencing
+from monitor.silence.store import SilenceStore
 from monitor.store.client import RedisMapping
 from monitor.store.keys import ALERT_STREAM_MAXLEN, DETECT_SENT_TTL_S, Keys
 from schemas.codec import dumps, loads
@@ -28,9 +34,17 @@ log = get_logger(__name__)
 
 class Outbox:
     def __init__(
-        self, *, redis: aioredis.Redis, keys: Keys, settings: Settings, sender: Sender
+        self,
+        *,
+        redis: aioredis.Redis,
+        keys: Keys,
+        settings: Settings,
+        sender: Sender,
+        wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self._redis = redis
+        self._silences = SilenceStore(redis, keys)
+        self._wall_ms = wall_ms
         self._k = keys
         self._topic = settings.topic(ALERTS)
         self._sender = sender
@@ -65,6 +79,7 @@ class Outbox:
         if not raw:
             return 0
         fresh = await self._unsent(raw)
+        await self._mark_silenced([alert for _, alert in fresh])
         await self._sender.send_many(
             [
                 (self._topic, (a["brand"] or a["creator_id"] or "").encode(), dumps(a))
@@ -92,8 +107,20 @@ class Outbox:
                 brand=alert["brand"],
                 creator=alert["creator_id"],
                 severity=alert["severity"],
+                silenced_by=alert.get("silenced_by"),
             )
         return len(fresh)
+
+    async def _mark_silenced(self, alerts: Sequence[dict[str, Any]]) -> None:
+        """Mark each alert an active silence matches (Slack is then spared it, the record not)."""
+        if not alerts:
+            return
+        now_ms = self._wall_ms()
+        active = await self._silences.active(now_ms)
+        for alert in alerts:
+            silence_id = silencing(active, Alert(**alert), now_ms) if active else None
+            if silence_id is not None:
+                alert["silenced_by"] = silence_id
 
     async def _unsent(self, raw: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
         """The outbox's records with their delivered markers, minus those already delivered."""

@@ -84,6 +84,9 @@ def parse_alert(raw: bytes | None) -> Alert:
     if data["severity"] not in SEVERITY_RANK:
         raise ValueError(f"unknown alert severity {str(data['severity'])[:40]!r}")
     kept = {k: v for k, v in data.items() if k in _ALERT_FIELDS}
+    silenced_by = kept.get("silenced_by")
+    if silenced_by is not None and not isinstance(silenced_by, str):
+        raise ValueError("alert field silenced_by must be a silence id")
     for name in ("value", "baseline", "score", "threshold"):
         value = kept.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):

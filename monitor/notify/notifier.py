@@ -109,7 +109,9 @@ class Notifier:
         self._senders: dict[str, Sender] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._halt = asyncio.Event()
-        self._counts = dict.fromkeys(("delivered", "messages", "already_delivered", "filtered"), 0)
+        self._counts = dict.fromkeys(
+            ("delivered", "messages", "already_delivered", "filtered", "silenced"), 0
+        )
 
     # --- the consumer side (one task: the only one that touches the consumer) -------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -163,6 +165,11 @@ class Notifier:
 
     def _route(self, item: PendingAlert) -> None:
         alert = item.alert
+        if alert.silenced_by is not None:
+            self._counts["silenced"] += 1
+            log.info("alert silenced; not sent", alert_id=alert.alert_id, silence=alert.silenced_by)
+            self._finish(item)
+            return
         route = choose_route(alert, self._rules.rules, self._settings.slack_webhook)
         if route is None:
             self._counts["filtered"] += 1

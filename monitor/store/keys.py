@@ -237,6 +237,12 @@ class Keys:
         them, so the last five minutes are a difference of two snapshots."""
         return f"{self.prefix}ops:dl"
 
+    # --- silences (monitor/silence) ------------------------------------------------------------
+    @property
+    def silences(self) -> str:
+        """Hash silence id -> silence JSON; expired ones pruned ``SILENCE_KEEP_EXPIRED_S`` after."""
+        return f"{self.prefix}silences"
+
     # --- Slack notifier ---------------------------------------------------------------------
     def notified(self, marker: str) -> str:
         """Set (value "1", TTL ``NOTIFIED_TTL_S``) once an alert record reached Slack or stdout.
@@ -285,3 +291,5 @@ NOTIFIED_TTL_S: Final = 8 * 24 * 3600
 DETECT_SENT_TTL_S: Final = 30 * 86400
 # monitor status' history: a stall or a dead-letter window needs only minutes of it.
 OPS_HISTORY_TTL_S: Final = 24 * 3600
+# Expired silences stay listed (as expired) this long after their end, for the record.
+SILENCE_KEEP_EXPIRED_S: Final = 24 * 3600

@@ -24,6 +24,25 @@ VERBS: list[tuple[list[str], str]] = [
     (["replay", "events.jsonl"], "monitor.cli.feed"),
     (["generate"], "monitor.cli.feed"),
     (["dev"], "monitor.dev"),
+    (
+        [
+            "silence",
+            "add",
+            "--brand",
+            "acme",
+            "--type",
+            "mention_spike",
+            "--creator",
+            "tiktok:bob",
+            "--until",
+            "2h",
+            "--comment",
+            "launch",
+        ],
+        "monitor.cli.silence",
+    ),
+    (["silence", "list"], "monitor.cli.silence"),
+    (["silence", "expire", "0f3a"], "monitor.cli.silence"),
 ]
 
 
