@@ -34,6 +34,14 @@ from monitor.web.api import CTX, ApiError, WebContext, error_body, json_response
 from monitor.web.openapi import Handler, ParamError, Route, openapi_document, parse_query
 from monitor.web.prometheus import prometheus
 from monitor.web.responses import SCHEMAS, array_of, ref
+from monitor.web.silences import (
+    SILENCE_ID,
+    SILENCE_REQUEST,
+    SILENCE_SCHEMA,
+    add_silence,
+    expire_silence,
+    list_silences,
+)
 from monitor.web.sse import STREAM_PARAMS, alert_stream
 
 log = get_logger(__name__)
@@ -130,6 +138,35 @@ ROUTES: Final[tuple[Route, ...]] = (
         tag="alerts",
         params=STREAM_PARAMS,
         content_type="text/event-stream",
+    ),
+    Route(
+        path="/api/silences",
+        handler=list_silences,
+        operation_id="listSilences",
+        summary="Silences, active and expired in the last day, oldest first",
+        tag="silences",
+        response_schema={"type": "array", "items": SILENCE_SCHEMA},
+    ),
+    Route(
+        path="/api/silences",
+        handler=add_silence,
+        operation_id="addSilence",
+        summary="Silence a brand's alerts (optionally one type, one creator) in Slack until a time",
+        tag="silences",
+        method="POST",
+        request_schema=SILENCE_REQUEST,
+        response_schema=SILENCE_SCHEMA,
+    ),
+    Route(
+        path="/api/silences",
+        handler=expire_silence,
+        operation_id="expireSilence",
+        summary="Expire a silence now (it stays listed, as expired, for a day)",
+        tag="silences",
+        method="DELETE",
+        params=(SILENCE_ID,),
+        response_schema=SILENCE_SCHEMA,
+        not_found=True,
     ),
     Route(
         path="/api/openapi.json",

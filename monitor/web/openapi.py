@@ -118,10 +118,11 @@ class Route:
     operation_id: str
     summary: str
     tag: str
-    method: Literal["GET"] = "GET"
+    method: Literal["GET", "POST", "DELETE"] = "GET"
     params: tuple[Param, ...] = ()
     content_type: str = "application/json"
     response_schema: Mapping[str, Any] | None = None
+    request_schema: Mapping[str, Any] | None = None  # a JSON body (POST)
     not_found: bool = False  # whether the route answers 404 for an unknown id
 
     @property
@@ -166,6 +167,11 @@ def _operation(route: Route) -> dict[str, Any]:
             "503": _error("Redis is unreachable; retry later"),
         },
     }
+    if route.request_schema is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": route.request_schema}},
+        }
     if route.needs_token:  # every /api/ handler validates its parameters, unknown ones included
         op["responses"]["400"] = _error("A parameter is unknown or malformed; `parameter` names it")
     if route.not_found:

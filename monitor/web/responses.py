@@ -95,6 +95,7 @@ SCHEMAS: Final[dict[str, Any]] = {
             "event_time": {"type": "string", "format": "date-time"},
             "detected_at": {"type": "string", "format": "date-time"},
             "evidence": {"type": "object"},
+            "silenced_by": {"type": "string", "description": "the silence keeping it from Slack"},
         },
     },
 }

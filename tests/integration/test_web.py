@@ -552,6 +552,8 @@ async def test_openapi_lists_exactly_the_routes_and_each_answers(
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             assert op["responses"]["200"], (path, method)
+            if method != "get":  # these need a body or an id: tests/integration/test_silences.py
+                continue
             example = next(r for r in ROUTES if r.path == path).example_path()
             headers = {"Authorization": f"Bearer {TOKEN}"}
             async with http.request(method, served.locked_url + example, headers=headers) as r:
