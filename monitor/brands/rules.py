@@ -54,6 +54,8 @@ class BrandRule:
     growth: GrowthOverrides = field(default_factory=GrowthOverrides)
     alert_types: tuple[AlertType, ...] | None = None  # None: every alert type reaches the notifier
     min_severity: Severity | None = None
+    quiet_hours: str | None = None  # "HH:MM-HH:MM" in ``timezone``: Slack waits (brands/quiet.py)
+    timezone: str | None = None  # IANA name; None: UTC
 
 
 def _rule_dict(rule: BrandRule, webhook: str | None) -> dict[str, object]:
@@ -68,6 +70,8 @@ def _rule_dict(rule: BrandRule, webhook: str | None) -> dict[str, object]:
         "growth": {key: getattr(rule.growth, key) for key in GROWTH_KEYS},
         "alert_types": None if rule.alert_types is None else list(rule.alert_types),
         "min_severity": rule.min_severity,
+        "quiet_hours": rule.quiet_hours,
+        "timezone": rule.timezone,
     }
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Final, TypeGuard
 from urllib.parse import urlsplit
 
+from monitor.brands.quiet import parse_quiet_hours, zone
 from monitor.brands.rules import (
     BRAND_ID_PATTERN,
     GROWTH_KEYS,
@@ -37,6 +38,8 @@ _BRAND_KEYS: Final = frozenset(
         "growth",
         "alert_types",
         "min_severity",
+        "quiet_hours",
+        "timezone",
     }
 )
 _TOML_TYPE_NAMES: Final = {
@@ -259,6 +262,24 @@ def _min_severity(p: _Problems, value: object) -> Severity | None:
     return known
 
 
+def _quiet(p: _Problems, field_name: str, value: object) -> str | None:
+    """``quiet_hours`` or ``timezone``: a string the quiet-hours module accepts."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        p.add(field_name, f"must be a string, got {_kind(value)}")
+        return None
+    try:
+        if field_name == "quiet_hours":
+            parse_quiet_hours(value)
+        else:
+            zone(value)
+    except ValueError as exc:
+        p.add(field_name, str(exc))
+        return None
+    return value
+
+
 def _brand_rule(brand_id: str, table: object, lines: list[str]) -> BrandRule | None:
     """Validate one brand's table; append its problems to ``lines`` (None if there were any)."""
     p = _Problems(brand_id, lines)
@@ -282,6 +303,8 @@ def _brand_rule(brand_id: str, table: object, lines: list[str]) -> BrandRule | N
         growth=_growth(p, table.get("growth")),
         alert_types=_alert_types(p, table.get("alert_types")),
         min_severity=_min_severity(p, table.get("min_severity")),
+        quiet_hours=_quiet(p, "quiet_hours", table.get("quiet_hours")),
+        timezone=_quiet(p, "timezone", table.get("timezone")),
     )
     return rule if len(lines) == before else None
 

@@ -152,14 +152,18 @@ class Groups:
         """Alerts waiting."""
         return sum(len(group) for group in self._groups.values())
 
-    def add(self, item: PendingAlert, now: float) -> None:
-        """Join the brand's group: due ``wait_s`` after its first alert, at once when full."""
+    def add(self, item: PendingAlert, now: float, not_before: float | None = None) -> None:
+        """Join the brand's group: due ``wait_s`` after its first alert, at once when full, and
+        never before ``not_before`` (quiet hours). An alert not held (a critical one) makes the
+        group due as usual, so the held ones go out with it."""
         brand = item.alert.brand
         group = self._groups.setdefault(brand, [])
-        self._due.setdefault(brand, now + self._wait_s)
+        floor = now if not_before is None else max(now, not_before)
+        due = max(now + self._wait_s, floor)
+        self._due[brand] = min(self._due.get(brand, due), due)
         group.append(item)
         if len(group) >= self._max_group:
-            self._due[brand] = min(self._due[brand], now)
+            self._due[brand] = min(self._due[brand], floor)
 
     def next_due(self) -> float | None:
         """When the group due first is due; None when nothing waits."""

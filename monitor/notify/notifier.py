@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from monitor.brands.feed import LiveRules, follow_rules
+from monitor.brands.quiet import send_after
 from monitor.kafka.clients import (
     RebalanceCallbacks,
     group_consumer_options,
@@ -46,6 +47,7 @@ from monitor.notify.dispatch import (
     parse_alert,
     webhooks_in_use,
 )
+from monitor.notify.inhibitions import Inhibitions
 from monitor.notify.log import DeliveryLog
 from monitor.notify.offsets import Offsets
 from monitor.notify.options import NotifierOptions
@@ -89,6 +91,7 @@ class Notifier:
         poster: WebhookPoster,
         rules: LiveRules,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
         self._opts = options
@@ -96,6 +99,7 @@ class Notifier:
         self._poster = poster
         self._rules = rules
         self._clock = clock
+        self._wall = wall
         self._rng = random.Random()
         keys = Keys(settings.redis_prefix)
         self._offsets = Offsets(consumer, max_pending=options.max_pending)
@@ -105,12 +109,13 @@ class Notifier:
         self._dead_letters = DeadLetters(
             settings=settings, producer=producer, redis=redis, keys=keys
         )
+        self._inhibitions = Inhibitions(redis, keys)
         self._pending: dict[str, PendingAlert] = {}
         self._senders: dict[str, Sender] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._halt = asyncio.Event()
         self._counts = dict.fromkeys(
-            ("delivered", "messages", "already_delivered", "filtered", "silenced"), 0
+            ("delivered", "messages", "already_delivered", "filtered", "silenced", "inhibited"), 0
         )
 
     # --- the consumer side (one task: the only one that touches the consumer) -------------------
@@ -146,7 +151,9 @@ class Notifier:
                 item = PendingAlert(
                     alert=alert, source=_source(rec), marker=marker, refs=[(tp, offset)]
                 )
-                self._route(item)
+                # every new record advances the inhibition state, whatever happens to it next
+                inhibited = await self._inhibitions.inhibited(alert)
+                self._route(item, inhibited=inhibited)
 
     async def _decode(
         self, records: Sequence[ConsumerRecord]
@@ -163,11 +170,12 @@ class Notifier:
                 self._offsets.tracker.done(tp, rec.offset)
         return decoded
 
-    def _route(self, item: PendingAlert) -> None:
+    def _route(self, item: PendingAlert, *, inhibited: bool) -> None:
         alert = item.alert
-        if alert.silenced_by is not None:
-            self._counts["silenced"] += 1
-            log.info("alert silenced; not sent", alert_id=alert.alert_id, silence=alert.silenced_by)
+        if alert.silenced_by is not None or inhibited:
+            why = "silenced" if alert.silenced_by is not None else "inhibited"
+            self._counts[why] += 1
+            log.info("alert not sent", why=why, alert_id=alert.alert_id, silence=alert.silenced_by)
             self._finish(item)
             return
         route = choose_route(alert, self._rules.rules, self._settings.slack_webhook)
@@ -177,9 +185,26 @@ class Notifier:
             self._finish(item)
             return
         sender = self._sender(route)
-        sender.groups.add(item, self._clock())
+        now = self._clock()
+        sender.groups.add(item, now, self._not_before(alert, now))
         self._pending[item.marker] = item
         sender.wake.set()
+
+    def _not_before(self, alert: Alert, now: float) -> float | None:
+        """The end of the brand's quiet hours on the run loop's clock; None when not held.
+
+        A held record stays open, so offsets stay below it: a restart reads it again and holds
+        it again, and the delivery log still keeps Slack from seeing it twice.
+        """
+        rule = self._rules.rules.get(alert.brand) if alert.brand else None
+        if rule is None or rule.quiet_hours is None:
+            return None
+        wall = self._wall()
+        after = send_after(rule.quiet_hours, rule.timezone, alert.severity, wall)
+        if after <= wall:
+            return None
+        log.info("alert held for quiet hours", alert_id=alert.alert_id, held_s=round(after - wall))
+        return now + (after - wall)
 
     def _sender(self, route: Route) -> Sender:
         """The webhook's sender, started on its first alert."""

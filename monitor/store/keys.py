@@ -252,6 +252,10 @@ class Keys:
         """
         return f"{self.prefix}notified:{marker}"
 
+    def inhibiting(self, brand: str) -> str:
+        """The brand's critical ``mention_spike`` alert id while it fires (notify/inhibit.py)."""
+        return f"{self.brand(brand)}:inhibit"
+
 
 def namespace_pattern(namespace: str) -> str:
     """SCAN pattern of every key of a namespace (its ``sm:`` keys and any other), to drop them."""
@@ -293,3 +297,6 @@ DETECT_SENT_TTL_S: Final = 30 * 86400
 OPS_HISTORY_TTL_S: Final = 24 * 3600
 # Expired silences stay listed (as expired) this long after their end, for the record.
 SILENCE_KEEP_EXPIRED_S: Final = 24 * 3600
+# A brand's critical spike stops inhibiting this long after its last critical record, should the
+# episode's resolved record never come.
+INHIBIT_TTL_S: Final = 24 * 3600

@@ -255,7 +255,7 @@ def test_all_problems_are_collected() -> None:
         "rules: unknown top-level key 'top'; brand rules go in [brands.<id>] tables",
         "brand 'Acme': field 'id': brand ids must match ^[a-z0-9][a-z0-9_-]{0,63}$",
         "brand 'Acme': field 'colour': unknown key; expected one of alert_types, exclude, growth,"
-        " min_severity, name, slack_webhook, spike, terms, watch_creators",
+        " min_severity, name, quiet_hours, slack_webhook, spike, terms, timezone, watch_creators",
         "brand 'Acme': field 'name': must not be blank",
         "brand 'Acme': field 'terms': item 4 must be a string, got an integer",
         "brand 'Acme': field 'terms': term 'a' is a single character and would match almost"
@@ -334,6 +334,8 @@ def test_public_dict_shape() -> None:
         "growth": {"min_pct": 2.5, "min_abs": 1000},
         "alert_types": ["mention_spike", "engagement_spike"],
         "min_severity": "warning",
+        "quiet_hours": None,
+        "timezone": None,
     }
 
 

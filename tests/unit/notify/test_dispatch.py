@@ -160,3 +160,15 @@ def test_an_alert_in_flight_is_kept_when_its_partition_goes() -> None:
     groups.add(item, now=0.0)
     assert groups.release({TP}) == []
     assert len(groups) == 1
+
+
+def test_a_held_group_waits_for_its_floor_even_when_full_and_a_critical_pulls_it_forward() -> None:
+    groups = Groups(wait_s=1, max_group=2)
+    groups.add(pending(0), now=100, not_before=500)
+    groups.add(pending(1), now=101, not_before=500)  # full, but quiet hours still hold it
+    assert groups.next_due() == 500
+    later = Groups(wait_s=1, max_group=10)
+    later.add(pending(0), now=100, not_before=500)
+    later.add(pending(1), now=102)  # not held (a critical one): due as usual, the held with it
+    assert later.next_due() == 103
+    assert [p.alert.alert_id for p in later.take()] == ["a0", "a1"]
