@@ -10,7 +10,7 @@ from typing import cast
 
 import redis.asyncio as aioredis
 
-from monitor.silence.model import Silence, silence_from_dict
+from monitor.silence.model import Silence, oldest_first, silence_from_dict
 from monitor.store.keys import SILENCE_KEEP_EXPIRED_S, Keys
 from schemas.codec import dumps, loads
 
@@ -32,8 +32,8 @@ class SilenceStore:
         ]
         if stale:
             await self._redis.hdel(self._key, *stale)
-        kept = [s for s in silences if s.silence_id not in set(stale)]
-        return sorted(kept, key=lambda s: (s.created_at_ms, s.silence_id))
+        gone = set(stale)
+        return oldest_first(s for s in silences if s.silence_id not in gone)
 
     async def active(self, now_ms: int) -> list[Silence]:
         return [s for s in await self.all(now_ms) if s.active(now_ms)]

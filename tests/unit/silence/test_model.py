@@ -10,6 +10,7 @@ from monitor.silence.model import (
     Silence,
     SilenceError,
     new_silence,
+    oldest_first,
     parse_until,
     rfc3339,
     silence_from_dict,
@@ -93,7 +94,9 @@ def test_silencing_names_the_oldest_active_matching_silence() -> None:
     expired = silence(silence_id="gone", created_at_ms=NOW - 3 * HOUR, ends_at_ms=NOW)
     other = silence(silence_id="other", brand="globex", created_at_ms=NOW - 4 * HOUR)
     alert = make_alert()
-    assert silencing([new, expired, other, old], alert, NOW) == "old"
+    assert oldest_first([new, expired, other, old]) == [other, expired, old, new]
+    assert silencing(oldest_first([new, expired, other, old]), alert, NOW) == "old"
+    assert silencing([new, old], alert, NOW) == "new"  # the order given decides
     assert silencing([expired, other], alert, NOW) is None
     assert silencing([], alert, NOW) is None
 
