@@ -3,7 +3,8 @@
 Alertmanager's ``dispatch/`` for our notifier: an alert record is decoded, its brand's rule may
 filter it out, it is routed to the brand's webhook, else the default one, else stdout, and it waits
 in its (webhook, brand) group until the group is due: ``group_wait_s`` after its first alert, or at
-once when the group is full. Nothing here does I/O; clocks come in as numbers.
+once when the group is full, and never before the brand's quiet hours end. Nothing here does I/O;
+clocks come in as numbers.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 Its own consumer group, so a slow Slack never slows the stream agents. This module is the run
 loop that wires the stages, as Alertmanager splits them: per record, decode → skip it if the
-delivery log (``log``) already holds its outcome → route and group (``dispatch``) → one sender task
+delivery log (``log``) already holds its outcome → done unsent if silenced (the detector marked
+it, ``monitor.silence``) or inhibited (``inhibit``) → route and group (``dispatch``; a brand's
+quiet hours, ``monitor.brands.quiet``, set when its group may go) → one sender task
 per webhook posts, paced and retried (``deliver``, ``pace``) → its outcome in the delivery log, or
 a dead letter (``deadletter``) as well → the record is done. Offsets (``offsets``) are committed
 only below the oldest record not yet done on each partition, so a crash re-reads what was in

@@ -172,3 +172,13 @@ def test_a_held_group_waits_for_its_floor_even_when_full_and_a_critical_pulls_it
     later.add(pending(1), now=102)  # not held (a critical one): due as usual, the held with it
     assert later.next_due() == 103
     assert [p.alert.alert_id for p in later.take()] == ["a0", "a1"]
+
+
+def test_the_silence_mark_is_read_and_only_unsilenced_records_omit_it() -> None:
+    plain = make_alert()
+    assert "silenced_by" not in plain.to_dict()  # records without a silence read as before
+    marked = make_alert(silenced_by="0f3a")
+    assert parse_alert(marked.to_json()).silenced_by == "0f3a"
+    assert parse_alert(plain.to_json()).silenced_by is None
+    with pytest.raises(ValueError, match="silenced_by"):
+        parse_alert(dumps({**plain.to_dict(), "silenced_by": 7}))
