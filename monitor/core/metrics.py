@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Any, Final
 from monitor.core.sentiment import SCALE
 from monitor.core.units import DAY_MS, HOUR_MS, MINUTE_MS
 from monitor.core.windows import (
-    USUAL_HOURS,
-    history_hours,
     hour_window,
     in_window,
     minute_window,
@@ -125,17 +123,6 @@ class History:
     comments: int = 0
     interactions: int = 0
     first_hour: int | None = None
-
-    def usual_interactions(self, now_ms: int) -> float:
-        """Mean per hour over the hours of history we have (up to 7 days before the last hour).
-
-        Dividing by a fixed 7 days for a creator first seen yesterday would make every busy hour
-        look extraordinary.
-        """
-        if self.first_hour is None:
-            return 0.0
-        last = history_hours(now_ms, USUAL_HOURS)[-1]
-        return self.interactions / (last - self.first_hour + 1)
 
 
 @dataclass(slots=True, kw_only=True)

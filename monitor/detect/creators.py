@@ -6,10 +6,12 @@ of the micro band gets an info record of its own (the band is what the growth de
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from monitor.core.metrics import History
+from monitor.core.posts import PostHistory
 from monitor.detect.decisions import (
     EngagementPolicy,
     GrowthPolicy,
@@ -34,7 +36,11 @@ class CreatorPolicies:
 
 
 def creator_findings(
-    doc: dict[str, Any], history: History, now_ms: int, policies: CreatorPolicies
+    doc: dict[str, Any],
+    history: History,
+    posts: Sequence[PostHistory],
+    now_ms: int,
+    policies: CreatorPolicies,
 ) -> list[tuple[AlertType, Finding]]:
     """The three creator detectors on one metric document, in the order their records go out."""
     s1 = doc["sentiment_1h_counts"]
@@ -47,17 +53,18 @@ def creator_findings(
         window="1h",
         policy=policies.sentiment,
     )
-    usual = history.usual_interactions(now_ms)
+    engagement = engagement_finding(doc, posts, now_ms, policies.engagement, policies.growth)
     return [
         ("audience_growth", growth_finding(doc, policies.growth)),
         ("sentiment_shift", sentiment),
-        ("engagement_spike", engagement_finding(doc, usual, policies.engagement, policies.growth)),
+        ("engagement_spike", engagement),
     ]
 
 
 def judge_creator(
     doc: dict[str, Any],
     history: History,
+    posts: Sequence[PostHistory],
     state: State,
     *,
     now_ms: int,
@@ -66,12 +73,13 @@ def judge_creator(
 ) -> tuple[list[Alert], State]:
     """One step for one creator, with data up to ``now_ms``; records are stamped ``now_ms + 1``.
 
+    ``posts``: the creator's newest posts as ``Tables.post_histories`` reads them at ``now_ms``.
     Returns the feed's records (audience_growth ones not yet routed to brands) and the new state.
     """
     cid = doc["creator_id"]
     st = dict(state)
     out: list[Alert] = []
-    for kind, finding in creator_findings(doc, history, now_ms, policies):
+    for kind, finding in creator_findings(doc, history, posts, now_ms, policies):
         subject = Subject(type=kind, key=cid, creator_id=cid, community=doc["community"])
         life, records = advance(
             st.get(kind),

@@ -6,11 +6,21 @@ evidence. ``monitor.detect.lifecycle.advance`` turns runs of findings into alert
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from monitor.core.stats import alpha_for_half_life, binomial_sf, ewma, poisson_sf, seasonal_factor
-from monitor.core.units import MINUTE_MS
+from monitor.core.posts import MAX_AGE_MS, PostHistory, age_label, newest_in_first_day, typical_at
+from monitor.core.stats import (
+    alpha_for_half_life,
+    binomial_sf,
+    ewma,
+    negbin_sf,
+    poisson_sf,
+    seasonal_factor,
+)
+from monitor.core.units import HOUR_MS, MINUTE_MS
 from monitor.detect.lifecycle import Finding
 from schemas.records import Severity
 
@@ -115,13 +125,16 @@ class GrowthPolicy:
     micro_min: int = 1_000
     micro_max: int = 100_000
 
+    def is_micro(self, followers: int | None) -> bool:
+        return followers is not None and self.micro_min <= followers < self.micro_max
+
 
 def growth_finding(doc: dict[str, Any], policy: GrowthPolicy) -> Finding:
     """Micro creator whose followers grew >= min_pct and >= min_abs in 24 h, or far above usual."""
     followers, g24, g24p, g7 = (
         doc.get(k) for k in ("followers", "growth_24h", "growth_24h_pct", "growth_7d")
     )
-    micro = followers is not None and policy.micro_min <= followers < policy.micro_max
+    micro = policy.is_micro(followers)
     if not micro or g24 is None:
         return Finding(active=False, value=g24 or 0, window="24h")
     usual = None if g7 is None else max(0.0, (g7 - g24) / 6)
@@ -205,33 +218,127 @@ def sentiment_finding(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EngagementPolicy:
+    """A post against the creator's typical post at the same age.
+
+    The tail is negative binomial, not Poisson: a creator's posts differ by far more than
+    counting noise (``size`` 3 means a typical spread of about 60 % around the median post).
+    """
+
     min_interactions: int = 200
     multiple: float = 5.0
-    threshold: float = 1e-6
+    threshold: float = 1e-5
+    size: float = 3.0
+    reference_posts: int = 10
+    min_reference: int = 3
+    # Fallback with fewer than min_reference earlier posts seen at that age: a typical post is
+    # taken to reach prior_rate of the followers in a day, along PRIOR_SHAPE; the median of the
+    # posts there are counts only where it is higher (a new creator is not assumed to be small).
+    prior_rate: float = 0.05
+
+
+# Share of a day's interactions an ordinary post has at each age (linear in between): a burst
+# of 40 % in the first hour, three quarters by six hours.
+PRIOR_SHAPE: Final = ((0, 0.0), (HOUR_MS, 0.4), (6 * HOUR_MS, 0.75), (24 * HOUR_MS, 1.0))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PostVerdict:
+    post_id: str
+    age_ms: int
+    interactions: int
+    typical: float
+    references: int
+    score: float
+
+    @property
+    def ratio(self) -> float:
+        return self.interactions / max(self.typical, 1.0)
+
+    def evidence(self) -> dict[str, Any]:
+        return {
+            "post_id": self.post_id,
+            "age_min": self.age_ms // MINUTE_MS,
+            "interactions": self.interactions,
+            "typical": round(self.typical, 2),
+            "ratio": round(self.ratio, 2),
+            "references": self.references,
+        }
+
+
+def prior_share(age_ms: int) -> float:
+    for (a0, s0), (a1, s1) in itertools.pairwise(PRIOR_SHAPE):
+        if age_ms <= a1:
+            return s0 + (s1 - s0) * max(0, age_ms - a0) / (a1 - a0)
+    return PRIOR_SHAPE[-1][1]
+
+
+def judge_post(
+    post: PostHistory,
+    earlier: Sequence[PostHistory],
+    followers: int,
+    policy: EngagementPolicy,
+) -> PostVerdict | None:
+    """The post at its newest snapshot against the typical earlier post at that age."""
+    newest = newest_in_first_day(post)
+    if newest is None:
+        return None
+    age, value = newest
+    typical = typical_at(earlier[-policy.reference_posts :], age)
+    expected = typical.interactions
+    if typical.posts < policy.min_reference:
+        expected = max(expected, followers * policy.prior_rate * prior_share(age))
+    return PostVerdict(
+        post_id=post.post_id,
+        age_ms=age,
+        interactions=value,
+        typical=expected,
+        references=typical.posts,
+        score=negbin_sf(value, max(expected, 1.0), policy.size),
+    )
 
 
 def engagement_finding(
-    doc: dict[str, Any], usual_per_hour: float, policy: EngagementPolicy, micro: GrowthPolicy
+    doc: dict[str, Any],
+    posts: Sequence[PostHistory],
+    now_ms: int,
+    policy: EngagementPolicy,
+    micro: GrowthPolicy,
 ) -> Finding:
+    """Micro creator with a post in its first day far above its typical post at the same age.
+
+    ``posts``: the creator's newest posts created at or before now, oldest first, snapshots up
+    to now only. Each post of the last 24 h is judged against the posts before it.
+    """
     followers = doc.get("followers")
-    value = int(doc.get("interactions_1h") or 0)
-    expected = max(usual_per_hour, 1.0)
-    is_micro = followers is not None and micro.micro_min <= followers < micro.micro_max
-    score = poisson_sf(value, expected)
-    active = (
-        is_micro
-        and value >= policy.min_interactions
-        and value >= policy.multiple * expected
-        and score < policy.threshold
-    )
+    if followers is None or not micro.is_micro(followers):
+        return Finding(active=False, window="1h")
+    verdicts = [
+        v
+        for i, p in enumerate(posts)
+        if p.created_ms > now_ms - MAX_AGE_MS
+        and (v := judge_post(p, posts[:i], followers, policy)) is not None
+    ]
+    if not verdicts:
+        return Finding(active=False, window="1h")
+    verdicts.sort(key=lambda v: (v.score, -v.ratio, v.post_id))
+    spikes = [
+        v
+        for v in verdicts
+        if v.interactions >= policy.min_interactions
+        and v.ratio >= policy.multiple
+        and v.score < policy.threshold
+    ]
+    top = spikes[0] if spikes else verdicts[0]
     return Finding(
-        active=active,
+        active=bool(spikes),
         severity="warning",
-        value=value,
-        baseline=round(usual_per_hour, 2),
-        score=score,
+        value=top.interactions,
+        baseline=round(top.typical, 2),
+        score=top.score,
         threshold=policy.threshold,
-        window="1h",
-        summary=f"{doc['creator_id']}: {value:,} interactions in 1 h, "
-        f"{value / expected:.1f}x the usual {usual_per_hour:.0f}",
+        window=age_label(top.age_ms),
+        summary=f"{doc['creator_id']}: post {top.post_id} has {top.interactions:,} interactions "
+        f"at {top.age_ms // MINUTE_MS} min, {top.ratio:.1f}x the creator's typical post at "
+        f"that age ({top.typical:.0f})",
+        evidence={"top_posts": [v.evidence() for v in (spikes or verdicts)[:3]]},
     )

@@ -48,6 +48,8 @@ log = get_logger(__name__)
 MAX_MINUTES_PER_PASS: Final = 24 * 60
 MAX_STEPS_PER_PASS: Final = 48
 YIELD_EVERY: Final = 50  # creators judged between two turns of the event loop
+# Posts read per micro creator: the last day's posts and the earlier ones they are judged against
+POSTS_READ: Final = 24
 
 
 class Detector:
@@ -288,16 +290,27 @@ class Detector:
             return alerts, new_states, still_firing
         raw_states = await self._redis.hmget(self._k.detect_creators, ids)
         states = await self._tables.creator_states(ids, now, history=True, summed=True)
+        docs = {
+            s.creator_id: creator_metrics(s, now, self._bands)
+            for s in states
+            if s.known and s.history is not None
+        }
+        posts = await self._tables.post_histories(
+            [c for c, d in docs.items() if self._growth.is_micro(d["followers"])],
+            now,
+            limit=POSTS_READ,
+        )
         for n, (state, raw) in enumerate(zip(states, raw_states, strict=True)):
             if n % YIELD_EVERY == YIELD_EVERY - 1:
                 await asyncio.sleep(0)  # let the brand pass and the ingest agent run
-            if not state.known or state.history is None:
+            if state.creator_id not in docs or state.history is None:
                 continue
-            doc = creator_metrics(state, now, self._bands)
+            doc = docs[state.creator_id]
             cid = doc["creator_id"]
             records, st = judge_creator(
                 doc,
                 state.history,
+                posts.get(cid, []),
                 loads(raw) if raw else {},
                 now_ms=now,
                 detected_at=detected_at,

@@ -19,8 +19,6 @@ from monitor.store.keys import (
     DETECT_STEP_MS,
     DUE_CHANGED,
     EVIDENCE_KEEP,
-    MINUTE_KEEP_MS,
-    MINUTE_TTL_S,
     TTL_SLACK_S,
     Keys,
 )
@@ -65,9 +63,7 @@ class TableStore:
         retention_s = settings.retention_s
         self._static = {
             "retention_ms": retention_s * 1000,
-            "minute_keep_ms": MINUTE_KEEP_MS,
             "day_ttl_s": retention_s + TTL_SLACK_S,
-            "minute_ttl_s": MINUTE_TTL_S,
             "dedup_ttl_s": retention_s + TTL_SLACK_S,
             "post_ttl_s": retention_s + TTL_SLACK_S,
             "evidence_keep": EVIDENCE_KEEP,

@@ -20,9 +20,18 @@ from monitor.core.metrics import (
     creator_metrics,
     hourly_series,
 )
+from monitor.core.posts import MAX_AGE_MS, PostHistory
 from monitor.core.windows import days_for_hours, hour_window, hours_for_minutes, minute_window
 from monitor.settings import Settings
-from monitor.store.keys import Keys, followers_zset, hour_hash, members_set, minute_hash
+from monitor.store.keys import (
+    Keys,
+    followers_zset,
+    hour_hash,
+    members_set,
+    minute_hash,
+    post_snapshots,
+    posts_by_created,
+)
 from monitor.store.scripts import ScriptRunner, lua_source
 from monitor.store.states import parse_state, snapshot_member, state_calls
 from schemas.codec import loads
@@ -40,6 +49,10 @@ def _merge(parts: Iterable[dict[str, str]]) -> dict[str, int]:
     return merged
 
 
+def _snapshots(members: Sequence[Any]) -> tuple[tuple[int, int], ...]:
+    return tuple(snapshot_member(str(m)) for m in members)
+
+
 class Tables:
     def __init__(self, redis: aioredis.Redis, keys: Keys, settings: Settings) -> None:
         self._redis = redis
@@ -51,6 +64,37 @@ class Tables:
 
     async def watermark(self) -> int:
         return int(await self._redis.get(self._keys.watermark) or 0)
+
+    async def post_histories(
+        self, creator_ids: Sequence[str], now_ms: int, *, limit: int
+    ) -> dict[str, list[PostHistory]]:
+        """Each creator's ``limit`` newest posts created at or before now, oldest first, with
+        their snapshots up to now: what a post looked like then, however far ingest has run on.
+
+        Creators without a post created in the last day get none (nothing of theirs is judged).
+        """
+        pipe = self._redis.pipeline(transaction=False)
+        for c in creator_ids:
+            pipe.zrevrangebyscore(
+                posts_by_created(self._keys.creator(c)), now_ms, "-inf", 0, limit, withscores=True
+            )
+        newest: dict[str, list[tuple[str, int]]] = {}
+        for c, rows in zip(creator_ids, await pipe.execute(), strict=True):
+            posts = [(str(p), int(t)) for p, t in reversed(rows)]
+            if posts and posts[-1][1] > now_ms - MAX_AGE_MS:
+                newest[c] = posts
+        pipe = self._redis.pipeline(transaction=False)
+        for c, posts in newest.items():
+            for p, _ in posts:
+                pipe.zrangebyscore(post_snapshots(self._keys.creator(c), p), "-inf", now_ms)
+        replies = iter(await pipe.execute())
+        return {
+            c: [
+                PostHistory(post_id=p, created_ms=t, snapshots=_snapshots(next(replies)))
+                for p, t in posts
+            ]
+            for c, posts in newest.items()
+        }
 
     async def creator_states(
         self,

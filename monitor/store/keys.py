@@ -12,17 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from monitor.core.units import HOUR_MS, MINUTE_MS
+from monitor.core.units import MINUTE_MS
 
-# Minute buckets serve 1 h windows, for the tables and for detectors that may trail the watermark
-# (input topics racing each other): keep six hours of them in event time.
-MINUTE_KEEP_MS: Final = 6 * HOUR_MS
-MINUTE_TTL_S: Final = 8 * 3600
 # Creator detectors judge closed steps of this size; the Lua script marks creators per step.
 DETECT_STEP_MS: Final = 5 * MINUTE_MS
 # Due scores of changed creators: version - 2**50, below every watermark, oldest change first.
 DUE_CHANGED: Final = -(2**50)
-# Slack on top of retention for hour buckets, dedup sets and post snapshots (wall-clock TTLs).
+# Slack on top of retention for hour and minute buckets, dedup sets and post snapshots (wall-clock
+# TTLs). Minute buckets live as long as hour buckets: the creator detectors read a step's last
+# hour of them however far ingest has run ahead (README: replay independence).
 TTL_SLACK_S: Final = 24 * 3600
 ALERT_STREAM_MAXLEN: Final = 10_000
 EVIDENCE_KEEP: Final = 20
@@ -282,6 +280,11 @@ def posts_hash(base: str) -> str:
 
 def posts_by_created(base: str) -> str:
     return f"{base}:pct"
+
+
+def post_snapshots(base: str, post_id: str) -> str:
+    """Sorted set of a post's snapshots ``"observed_ms:interactions"``, scored by observed time."""
+    return f"{base}:ps:{post_id}"
 
 
 def members_set(base: str) -> str:

@@ -11,7 +11,7 @@
 --
 -- ARGV[1] = key prefix, ARGV[2] = JSON request: the batch (monitor/ingest/plan.py:
 -- BatchPlan.request: tps, last, events, dead), the constants of monitor/store/apply.py
--- (TableStore._static: retention_ms, minute_keep_ms, *_ttl_s, evidence_keep, step_ms, due_changed)
+-- (TableStore._static: retention_ms, *_ttl_s, evidence_keep, step_ms, due_changed)
 -- and wall_ms. An event's fields (the table at monitor/ingest/plan.py: _op is the definition):
 --   k     kind: 'c' comment, 'p' post snapshot, 'a' follower (audience) snapshot
 --   i     1-based index into tps and last (the record's topic-partition); o its offset
@@ -28,9 +28,7 @@
 local P = ARGV[1]
 local req = cjson.decode(ARGV[2])
 local RET = req.retention_ms
-local MIN_KEEP = req.minute_keep_ms
 local TTL_DAY = req.day_ttl_s
-local TTL_MIN = req.minute_ttl_s
 local TTL_DEDUP = req.dedup_ttl_s
 local TTL_POST = req.post_ttl_s
 local EVIDENCE_KEEP = req.evidence_keep
@@ -76,8 +74,7 @@ local times = {}
 local function when(t)
   local w = times[t]
   if not w then
-    w = {day = fmt(floor(t / DAY)), hour = fmt(floor(t / HOUR)), minute = fmt(floor(t / MINUTE)),
-         recent = t > wm - MIN_KEEP}
+    w = {day = fmt(floor(t / DAY)), hour = fmt(floor(t / HOUR)), minute = fmt(floor(t / MINUTE))}
     times[t] = w
   end
   return w
@@ -87,9 +84,8 @@ local function bump(base, metric, t, n)
   if n == 0 then return end
   local w = when(t)
   add(base .. ':h:' .. w.day, metric .. ':' .. w.hour, n, TTL_DAY)
-  if w.recent then
-    add(base .. ':m:' .. w.hour, metric .. ':' .. w.minute, n, TTL_MIN)
-  end
+  -- minute buckets for all of retention: a detector trailing ingest still reads its step's hour
+  add(base .. ':m:' .. w.hour, metric .. ':' .. w.minute, n, TTL_DAY)
 end
 
 local expire_once = {}

@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.core.stats import alpha_for_half_life, binomial_sf, ewma, poisson_sf, seasonal_factor
+from monitor.core.stats import (
+    alpha_for_half_life,
+    binomial_sf,
+    ewma,
+    median,
+    negbin_sf,
+    poisson_sf,
+    seasonal_factor,
+)
 
 
 def poisson_sf_exact(k: int, lam: float) -> float:
@@ -89,3 +97,63 @@ def test_seasonal_factor_is_relative_and_bounded(
     profile: list[float], slot: int, want: float
 ) -> None:
     assert seasonal_factor(profile, slot) == pytest.approx(want)
+
+
+def _negbin_direct(k: int, mean: float, size: float) -> float:
+    p = size / (size + mean)
+    below = sum(
+        math.exp(
+            math.lgamma(i + size)
+            - math.lgamma(size)
+            - math.lgamma(i + 1)
+            + size * math.log(p)
+            + i * math.log1p(-p)
+        )
+        for i in range(k)
+    )
+    return 1.0 - below
+
+
+@pytest.mark.parametrize(
+    ("k", "mean", "size"),
+    [
+        (1, 2.0, 1.0),
+        (5, 2.0, 1.0),
+        (10, 3.0, 2.0),
+        (30, 10.0, 3.0),
+        (100, 20.0, 3.0),
+        (3, 10.0, 3.0),
+    ],
+)
+def test_negbin_sf_matches_the_summed_pmf(k: int, mean: float, size: float) -> None:
+    assert negbin_sf(k, mean, size) == pytest.approx(_negbin_direct(k, mean, size), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("k", "mean", "size", "expected"),
+    [
+        (0, 5.0, 3.0, 1.0),
+        (-1, 5.0, 3.0, 1.0),
+        (1, 0.0, 3.0, 0.0),
+        (1, 2.0, 1.0, 2 / 3),  # geometric: P(X >= 1) = 1 - p
+    ],
+)
+def test_negbin_sf_edges(k: int, mean: float, size: float, expected: float) -> None:
+    assert negbin_sf(k, mean, size) == pytest.approx(expected)
+
+
+def test_negbin_is_poisson_when_size_is_large() -> None:
+    assert negbin_sf(50, 40.0, 1e7) == pytest.approx(poisson_sf(50, 40.0), rel=1e-4)
+
+
+def test_negbin_tail_is_fatter_than_poisson() -> None:
+    # three times the mean: unremarkable for a post's reach, absurd for counting noise
+    assert negbin_sf(300, 100.0, 3.0) > 1e-3 > 1e-30 > poisson_sf(300, 100.0)
+    assert negbin_sf(1500, 100.0, 3.0) < 1e-15
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"), [([], 0.0), ([3.0], 3.0), ([5.0, 1.0, 9.0], 5.0), ([4, 1, 2, 100], 3.0)]
+)
+def test_median(values: list[float], expected: float) -> None:
+    assert median(values) == expected

@@ -60,7 +60,9 @@ def test_band_crossing_is_an_info_record_only_when_micro_changes(
 
 
 def test_a_quiet_creator_emits_nothing_and_remembers_its_tier() -> None:
-    out, st = judge_creator(doc(), History(), {}, now_ms=NOW, detected_at="d", policies=POLICIES)
+    out, st = judge_creator(
+        doc(), History(), [], {}, now_ms=NOW, detected_at="d", policies=POLICIES
+    )
     assert out == []
     assert st == {
         "audience_growth": {},
@@ -74,7 +76,7 @@ def test_a_quiet_creator_emits_nothing_and_remembers_its_tier() -> None:
 def test_growth_fires_once_then_the_band_crossing_follows_in_order() -> None:
     growing = doc(growth_24h=1_200, growth_24h_pct=11.1, growth_7d=1_300)
     out, st = judge_creator(
-        growing, History(), {"tier": "nano"}, now_ms=NOW, detected_at="d", policies=POLICIES
+        growing, History(), [], {"tier": "nano"}, now_ms=NOW, detected_at="d", policies=POLICIES
     )
     at = format_time_ms(NOW + 1)
     assert [(a.alert_id, a.severity) for a in out] == [
@@ -83,7 +85,7 @@ def test_growth_fires_once_then_the_band_crossing_follows_in_order() -> None:
     ]
     assert any_firing(st)
     again, st = judge_creator(
-        growing, History(), st, now_ms=NOW + 300_000, detected_at="d", policies=POLICIES
+        growing, History(), [], st, now_ms=NOW + 300_000, detected_at="d", policies=POLICIES
     )
     assert again == []  # one record per episode
     assert st["audience_growth"]["alert_id"] == f"audience_growth:ig:x:{at}"
@@ -94,6 +96,7 @@ def test_a_negative_hour_fires_sentiment_shift_against_the_history() -> None:
     out, st = judge_creator(
         angry,
         History(negative=10, comments=200),
+        [],
         {},
         now_ms=NOW,
         detected_at="d",

@@ -6,16 +6,21 @@ from typing import Any
 
 import pytest
 
+from monitor.core.posts import PostHistory
 from monitor.detect.decisions import (
+    EngagementPolicy,
     GrowthPolicy,
     SentimentPolicy,
     SpikePolicy,
+    engagement_finding,
     growth_finding,
     hour_of_week,
+    prior_share,
     sentiment_finding,
     spike_finding,
     spike_learn,
 )
+from monitor.detect.lifecycle import Finding
 
 
 def test_spike_cold_start_then_fires_on_a_burst() -> None:
@@ -122,3 +127,92 @@ def test_hour_of_week_starts_monday() -> None:
     monday = 1_800_000_000_000 - (1_800_000_000_000 % (7 * 86_400_000)) + 4 * 86_400_000
     assert hour_of_week(monday // 60_000) == 0
     assert hour_of_week(monday // 60_000 + 60 * 25) == 25
+
+
+# --- engagement: a post against the creator's typical post at the same age ----------------
+
+H = 3_600_000
+
+
+def _daily(pid: str, created: int, final: int, *, upto: int | None = None) -> PostHistory:
+    """An ordinary post: 40 % of its interactions in the first hour, 75 % by 6 h, all by 20 h."""
+    snaps = [(created + H, final * 4 // 10), (created + 6 * H, final * 3 // 4)]
+    snaps.append((created + 20 * H, final))
+    cut = created + 30 * H if upto is None else upto
+    return PostHistory(
+        post_id=pid, created_ms=created, snapshots=tuple(s for s in snaps if s[0] <= cut)
+    )
+
+
+def _engagement(posts: list[PostHistory], now: int, followers: int = 20_000) -> Finding:
+    doc = {"creator_id": "ig:x", "followers": followers}
+    return engagement_finding(doc, posts, now, EngagementPolicy(), GrowthPolicy())
+
+
+WEEK = [_daily(f"d{d}", d * 24 * H, 1_000 + 37 * d) for d in range(7)]
+TODAY = 7 * 24 * H
+
+
+def test_an_ordinary_first_hour_burst_is_no_spike() -> None:
+    f = _engagement([*WEEK, _daily("today", TODAY, 1_100, upto=TODAY + H)], TODAY + H)
+    assert not f.active
+    assert f.window == "1h"
+    assert f.evidence["top_posts"][0]["post_id"] == "today"
+
+
+def test_a_post_fifteen_times_the_typical_fires_at_its_first_snapshot() -> None:
+    viral = _daily("viral", TODAY, 15 * 1_111, upto=TODAY + H)
+    f = _engagement([*WEEK, viral], TODAY + H)
+    assert f.active
+    assert f.value == 15 * 1_111 * 4 // 10
+    assert f.baseline == 444.0  # median of the week's first hours (1111 * 0.4)
+    assert f.window == "1h"
+    top = f.evidence["top_posts"][0]
+    assert (top["post_id"], top["age_min"], top["references"]) == ("viral", 60, 7)
+    assert top["ratio"] == pytest.approx(15.0, rel=0.01)
+    assert "post viral" in f.summary
+    assert "15.0x" in f.summary
+
+
+def test_the_typical_post_reads_only_what_was_seen_by_then() -> None:
+    # the same viral post judged again at 6 h: the earlier posts at 6 h, not at 1 h
+    viral = _daily("viral", TODAY, 15 * 1_111, upto=TODAY + 6 * H)
+    f = _engagement([*WEEK, viral], TODAY + 6 * H)
+    assert (f.active, f.window, f.baseline) == (True, "6h", 833.0)
+
+
+def test_a_post_older_than_a_day_is_not_judged() -> None:
+    viral = _daily("viral", TODAY, 15 * 1_111)
+    assert not _engagement([*WEEK, viral], TODAY + 25 * H).active
+
+
+def test_a_creator_outside_the_micro_band_is_not_judged() -> None:
+    viral = _daily("viral", TODAY, 15 * 1_111, upto=TODAY + H)
+    assert not _engagement([*WEEK, viral], TODAY + H, followers=500_000).active
+
+
+@pytest.mark.parametrize(
+    ("first_hour", "active"),
+    [
+        (300, False),  # the prior: 5 % of 20,000 a day, 40 % of it (400) in the first hour
+        (3_000, True),
+    ],
+)
+def test_a_creator_without_earlier_posts_falls_back_to_the_prior(
+    first_hour: int, active: bool
+) -> None:
+    post = PostHistory(post_id="p", created_ms=TODAY, snapshots=((TODAY + H, first_hour),))
+    f = _engagement([post], TODAY + H)
+    assert f.active is active
+    assert f.baseline == 400.0
+
+
+def test_prior_share_follows_the_shape() -> None:
+    assert [prior_share(a) for a in (0, H // 2, H, 6 * H, 24 * H, 48 * H)] == [
+        0.0,
+        0.2,
+        0.4,
+        0.75,
+        1.0,
+        1.0,
+    ]
