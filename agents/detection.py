@@ -13,6 +13,9 @@ log = get_logger(__name__)
 
 
 def register(rt: Runtime) -> None:
+    if rt.settings.detect_parked:
+        log.info("detection parked: this worker only ingests")
+        return
     detector = Detector(
         redis=rt.redis,
         keys=rt.keys,

@@ -68,6 +68,9 @@ class Settings:
     partition_idle_s: float = 10.0
     detect_interval_s: float = 0.05  # mention spikes: how often closed minutes are looked for
     detect_steps_interval_s: float = 0.5  # creator detectors: five-minute steps
+    # A worker that only ingests: its detectors never run, so detection can be started later (a
+    # worker without it judges every step from where the detectors' state left off).
+    detect_parked: bool = False
 
     tier_micro_min: int = 1_000
     tier_macro_min: int = 100_000

@@ -22,7 +22,7 @@ from monitor.kafka.clients import kafka_client_options
 from monitor.kafka.topics import ALERTS, create_topics, delete_namespace_topics
 from monitor.settings import Settings, replace
 from monitor.sim.produce import produce_events
-from monitor.sim.scenario import Scenario, iter_jsonl, standard, truth_json
+from monitor.sim.scenario import Scenario, Truth, iter_jsonl, standard, truth_json
 from monitor.store.client import make_redis
 from monitor.store.keys import DETECT_STEP_MS, Keys, namespace_pattern
 from schemas.codec import dumps, loads
@@ -129,14 +129,9 @@ def score(
         truths = [t for t in sc.truth if t.type == kind]
         mine = [a for a in firing.values() if a["type"] == kind]
         matched_truth, delays, true_alerts = 0, [], set[str]()
+        decoys = [d for d in sc.decoys if d.type == kind]
         for t in truths:
-            hits = [
-                a
-                for a in mine
-                if (a["brand"] if kind == "mention_spike" else a["creator_id"] or a["brand"])
-                == t.subject
-                and 0 <= parse_time_ms(a["event_time"]) - t.start_ms <= horizon_ms  # type: ignore[operator]
-            ]
+            hits = _hits(kind, t, mine, horizon_ms)
             if hits:
                 matched_truth += 1
                 first = min(parse_time_ms(a["event_time"]) or 0 for a in hits)
@@ -150,9 +145,23 @@ def score(
             "recall": round(matched_truth / len(truths), 3) if truths else None,
             "precision": round(len(true_alerts) / len(mine), 3) if mine else None,
             "median_delay_min": delays[len(delays) // 2] if delays else None,
+            "decoys": len(decoys),
+            "decoys_flagged": sum(1 for d in decoys if _hits(kind, d, mine, horizon_ms)),
             "false_alerts": sorted(a["alert_id"] for a in mine if a["alert_id"] not in true_alerts),
         }
     return report
+
+
+def _hits(
+    kind: str, t: Truth, alerts: list[dict[str, Any]], horizon_ms: int
+) -> list[dict[str, Any]]:
+    """Alerts on the row's subject that began within ``horizon_ms`` of its start."""
+    return [
+        a
+        for a in alerts
+        if (a["brand"] if kind == "mention_spike" else a["creator_id"] or a["brand"]) == t.subject
+        and 0 <= (parse_time_ms(a["event_time"]) or 0) - t.start_ms <= horizon_ms
+    ]
 
 
 async def _drop_namespace(settings: Settings) -> None:
@@ -205,8 +214,17 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(dumps(report).decode() + "\n")
     else:
-        head = ("type", "planted", "detected", "alerts", "recall", "precision", "median delay")
-        widths = (-18, 7, 8, 6, 6, 9, 13)
+        head = (
+            "type",
+            "planted",
+            "detected",
+            "alerts",
+            "recall",
+            "precision",
+            "median delay",
+            "decoys flagged",
+        )
+        widths = (-18, 7, 8, 6, 6, 9, 13, 15)
         print(
             " ".join(
                 f"{h:<{-w}}" if w < 0 else f"{h:>{w}}" for h, w in zip(head, widths, strict=True)
@@ -216,7 +234,8 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
             delay = "-" if r["median_delay_min"] is None else f"{r['median_delay_min']:.0f} min"
             print(
                 f"{kind:<18} {r['planted']:>7} {r['detected']:>8} {r['alerts']:>6} "
-                f"{_pct(r['recall']):>6} {_pct(r['precision']):>9} {delay:>13}"
+                f"{_pct(r['recall']):>6} {_pct(r['precision']):>9} {delay:>13} "
+                f"{r['decoys_flagged']:>7}/{r['decoys']:<7}"
             )
     if args.out:
         Path(args.out).write_bytes(dumps(report) + b"\n")

@@ -6,7 +6,7 @@ order events arrived in, only on which events arrived.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -181,15 +181,38 @@ def sentiment_stats(buckets: Mapping[str, int], indices: range) -> dict[str, Any
 
 
 def mentions_by_brand(buckets: Mapping[str, int], indices: range) -> dict[str, int]:
-    lo, hi = indices.start, indices.stop
     out: dict[str, int] = {}
-    for name, n in buckets.items():
-        if not name.startswith("mn:"):
-            continue
-        brand, _, idx = name[3:].rpartition(":")
-        if lo <= int(idx) < hi and n:
+    for brand, idx, n in _mention_buckets(buckets):
+        if idx in indices:
             out[brand] = out.get(brand, 0) + n
     return dict(sorted(out.items()))
+
+
+def last_mentions(
+    hours: Mapping[str, int], minutes: Mapping[str, int], now_ms: int
+) -> dict[str, int]:
+    """Brand -> latest time at or before now the creator mentioned it (to its bucket's end).
+
+    Hour buckets before now's hour, minute buckets within it: what a detector judging a past
+    step may know, however far ingest has run on (the brand's newest-mention set would not).
+    """
+    now_hour = now_ms // HOUR_MS
+    out: dict[str, int] = {}
+    for brand, h, _ in _mention_buckets(hours):
+        if h < now_hour:
+            out[brand] = max(out.get(brand, 0), (h + 1) * HOUR_MS - 1)
+    for brand, m, _ in _mention_buckets(minutes):
+        if m * MINUTE_MS // HOUR_MS == now_hour and m * MINUTE_MS <= now_ms:
+            out[brand] = max(out.get(brand, 0), min((m + 1) * MINUTE_MS - 1, now_ms))
+    return out
+
+
+def _mention_buckets(buckets: Mapping[str, int]) -> Iterator[tuple[str, int, int]]:
+    """``(brand, bucket index, count)`` of every non-empty ``mn:<brand>:<index>`` field."""
+    for name, n in buckets.items():
+        if name.startswith("mn:") and n:
+            brand, _, idx = name[3:].rpartition(":")
+            yield brand, int(idx), n
 
 
 def activity_metrics(

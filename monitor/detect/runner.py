@@ -326,12 +326,8 @@ class Detector:
 
     async def _growth_audience(self, cid: str, now: int, rules: dict[str, BrandRule]) -> list[str]:
         """Brands that hear of the creator's growth (see ``brand_rules.growth_audience``)."""
-        brands = sorted(rules)
-        pipe = self._redis.pipeline(transaction=False)
-        for b in brands:
-            pipe.zscore(self._k.brand_mentioners(b), cid)
-        scores = await pipe.execute() if brands else []
-        return growth_audience(cid, rules, dict(zip(brands, scores, strict=True)), now)
+        mentioned = await self._tables.last_mentions(cid, now) if rules else {}
+        return growth_audience(cid, rules, mentioned, now)
 
     async def _judge_brand_sentiment(
         self, now: int, detected_at: str, rules: dict[str, BrandRule]

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from monitor.core.units import HOUR_MS, MINUTE_MS
 from monitor.sim.events import audience, comment, platform_of, post_snapshot
-from monitor.sim.traffic import Timed, Traffic, comment_text, generate
+from monitor.sim.traffic import PLATFORMS, Timed, Traffic, comment_text, generate
 from schemas.events import format_time_ms
 
 RULES_TOML = """\
@@ -37,6 +37,9 @@ terms = ["initech", "@initech"]
 # The base traffic mentions the brands of RULES_TOML (one spelled so only a phrase term matches).
 BRAND_TERMS: Final = ("acme", "#globex", "initech", "Acme shoes")
 MENTION_RATE: Final = 0.03
+# Ordinary daily posters planted beside the viral post: an engagement detector must not flag them.
+DAILY_POSTERS: Final = 10
+DAILY_SHAPE: Final = ((HOUR_MS, 0.4), (6 * HOUR_MS, 0.75), (20 * HOUR_MS, 1.0))
 
 NEGATIVE = (
     "this is awful, really disappointed",
@@ -88,16 +91,19 @@ def standard(*, seed: int = 11, hours: int = 36, creators: int = 150) -> Scenari
     viral = _pick(by_id, 2_000, 20_000, plant.rng, exclude={micro})
     if viral is not None:
         plant.viral_post(viral, by_id[viral].get("community", "travel"), plant_h + 6 * HOUR_MS)
-    plant.sc.events = _merge(base, plant.extra)
+    # drawn from an rng of their own: the episodes above stay what they were
+    daily = _Planter(random.Random(seed + 2), plant.sc)
+    daily.daily_posters(int(start.timestamp() * 1000), hours * HOUR_MS)
+    plant.sc.events = _merge(base, plant.extra + daily.extra)
     return plant.sc
 
 
 class _Planter:
     """Planted events and their truth (or decoy) rows, numbered in the order they are made."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, sc: Scenario | None = None) -> None:
         self.rng = rng
-        self.sc = Scenario()
+        self.sc = sc or Scenario()
         self.extra: list[Timed] = []
         self.seq = itertools.count(1)
 
@@ -187,6 +193,42 @@ class _Planter:
             )
             self.extra.append((t, "social.posts", snapshot))
         self.sc.truth.append(Truth("engagement_spike", creator, at, "viral post"))
+
+    def daily_posters(self, start_ms: int, span_ms: int, n: int = DAILY_POSTERS) -> None:
+        """Micro creators posting once a day, each post's life the usual shape (decoys).
+
+        A post gets ``DAILY_SHAPE`` of its final interactions at +1 h, +6 h and +20 h; its final
+        count is the creator's rate of its followers, give or take a quarter.
+        """
+        for i in range(1, n + 1):
+            creator = f"{PLATFORMS[i % len(PLATFORMS)]}:daily{i:05d}"
+            followers = self.rng.randrange(2_000, 50_000)
+            rate = self.rng.uniform(0.01, 0.06)
+            community = self.rng.choice(("travel", "tech", "diy", "skincare"))
+            created = start_ms + self.rng.randrange(12 * HOUR_MS) // MINUTE_MS * MINUTE_MS
+            while created + HOUR_MS < start_ms + span_ms:
+                final = followers * rate * self.rng.lognormvariate(0.0, 0.25)
+                for age, share in DAILY_SHAPE:
+                    if created + age >= start_ms + span_ms:
+                        break
+                    likes = int(final * share)
+                    seq = next(self.seq)
+                    snapshot = post_snapshot(
+                        event_id=f"s-d-{seq}",
+                        post_id=f"daily{i:05d}-{created // HOUR_MS}",
+                        creator_id=creator,
+                        created_ms=created,
+                        at_ms=created + age,
+                        counts=(likes * 8 // 10, likes // 10, likes // 10),
+                        text="my daily post",
+                        community=community,
+                        followers=followers,
+                    )
+                    self.extra.append((created + age, "social.posts", snapshot))
+                self.sc.decoys.append(
+                    Truth("engagement_spike", creator, created, "ordinary daily post")
+                )
+                created += 24 * HOUR_MS
 
 
 def _scale_after(

@@ -19,8 +19,10 @@ from monitor.core.metrics import (
     activity_metrics,
     creator_metrics,
     hourly_series,
+    last_mentions,
 )
 from monitor.core.posts import MAX_AGE_MS, PostHistory
+from monitor.core.units import DAY_MS, HOUR_MS
 from monitor.core.windows import days_for_hours, hour_window, hours_for_minutes, minute_window
 from monitor.settings import Settings
 from monitor.store.keys import (
@@ -64,6 +66,17 @@ class Tables:
 
     async def watermark(self) -> int:
         return int(await self._redis.get(self._keys.watermark) or 0)
+
+    async def last_mentions(self, creator_id: str, now_ms: int) -> dict[str, int]:
+        """Brand -> latest time at or before now the creator mentioned it, within retention."""
+        base = self._keys.creator(creator_id)
+        first_day = max(0, now_ms - self._retention_ms) // DAY_MS
+        pipe = self._redis.pipeline(transaction=False)
+        for day in range(first_day, now_ms // DAY_MS + 1):
+            pipe.hgetall(hour_hash(base, day))
+        pipe.hgetall(minute_hash(base, now_ms // HOUR_MS))
+        *days, minutes = await pipe.execute()
+        return last_mentions(_merge(days), _merge([minutes]), now_ms)
 
     async def post_histories(
         self, creator_ids: Sequence[str], now_ms: int, *, limit: int

@@ -17,6 +17,7 @@ from monitor.core.metrics import (
     activity_metrics,
     creator_metrics,
     hourly_series,
+    last_mentions,
     mentions_by_brand,
     sentiment_stats,
 )
@@ -349,3 +350,20 @@ def test_hourly_series() -> None:
         {"t_ms": (H - 1) * HOUR_MS, "interactions": 0, "comments": 0, "sentiment": None},
         {"t_ms": H * HOUR_MS, "interactions": 5, "comments": 2, "sentiment": 0.15},
     ]
+
+
+@pytest.mark.parametrize(
+    ("hours", "minutes", "expected"),
+    [
+        ({}, {}, {}),
+        # an earlier hour counts to its last millisecond; now's hour only from its minutes
+        ({"mn:acme:9": 2, "mn:acme:10": 5}, {}, {"acme": 10 * 3_600_000 - 1}),
+        ({}, {"mn:acme:600": 1, "mn:acme:610": 1}, {"acme": 601 * 60_000 - 1}),  # 610 is later
+        ({"mn:acme:8": 1, "cm:9": 3, "mn:globex:9": 0}, {}, {"acme": 9 * 3_600_000 - 1}),
+    ],
+)
+def test_last_mentions_know_only_what_was_before_now(
+    hours: dict[str, int], minutes: dict[str, int], expected: dict[str, int]
+) -> None:
+    now = 10 * 3_600_000 + 5 * 60_000 + 59_999  # 10:05:59.999, minute 605 of hour 10
+    assert last_mentions(hours, minutes, now) == expected

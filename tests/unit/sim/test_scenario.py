@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from monitor.sim.scenario import standard, truth_json
 from monitor.sim.traffic import Traffic, generate
 from schemas.codec import dumps
@@ -33,13 +35,32 @@ def test_the_truth_names_each_detector_and_the_decoys_are_apart() -> None:
         "sentiment_shift": 1,
         "engagement_spike": 1,
     }
-    assert [d.label for d in sc.decoys] == [
+    assert [d.label for d in sc.decoys[:2]] == [
         "excluded phrase burst",
         "growth of " + sc.decoys[1].subject,
     ]
+    daily = sc.decoys[2:]
+    assert {d.label for d in daily} == {"ordinary daily post"}
+    assert len({d.subject for d in daily}) == 10
+    assert 10 < len(daily) <= 20  # 36 hours: a second post where its first hour fits
     # planted in the last 12 of the 36 hours, after enough history for the baselines
     starts = [row["start"] for row in truth_json(sc)["planted"]]
     assert all("2026-11-11T00:00:00Z" <= s < "2026-11-11T12:00:00Z" for s in starts)
+
+
+def test_a_daily_post_gets_the_usual_shape_of_its_final_count() -> None:
+    sc = standard(**SMALL)
+    post = next(
+        e["post_id"] for _, e in sc.events if str(e.get("creator_id", "")).endswith("daily00001")
+    )
+    snaps = [
+        e["likes"] + e["comments"] + e["shares"]
+        for _, e in sc.events
+        if e.get("post_id") == post and "observed_at" in e
+    ]
+    assert len(snaps) == 3
+    assert snaps[0] / snaps[2] == pytest.approx(0.4, abs=0.01)
+    assert snaps[1] / snaps[2] == pytest.approx(0.75, abs=0.01)
 
 
 def test_a_seed_gives_one_stream() -> None:
