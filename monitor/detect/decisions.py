@@ -230,6 +230,9 @@ class EngagementPolicy:
     size: float = 3.0
     reference_posts: int = 10
     min_reference: int = 3
+    # A snapshot taken in the post's first minutes is not judged: the typical post (and the
+    # prior) has next to nothing at that age, so any count would look like a spike.
+    min_age_ms: int = 10 * MINUTE_MS
     # Fallback with fewer than min_reference earlier posts seen at that age: a typical post is
     # taken to reach prior_rate of the followers in a day, along PRIOR_SHAPE; the median of the
     # posts there are counts only where it is higher (a new creator is not assumed to be small).
@@ -283,6 +286,8 @@ def judge_post(
     if newest is None:
         return None
     age, value = newest
+    if age < policy.min_age_ms:
+        return None
     typical = typical_at(earlier[-policy.reference_posts :], age)
     expected = typical.interactions
     if typical.posts < policy.min_reference:

@@ -207,6 +207,15 @@ def test_a_creator_without_earlier_posts_falls_back_to_the_prior(
     assert f.baseline == 400.0
 
 
+@pytest.mark.parametrize(("age_min", "judged"), [(0, False), (9, False), (10, True)])
+def test_a_snapshot_in_the_first_minutes_is_not_judged(age_min: int, judged: bool) -> None:
+    # at creation the typical post has nothing: any count would be a spike
+    post = PostHistory(post_id="p", created_ms=TODAY, snapshots=((TODAY + age_min * 60_000, 900),))
+    f = _engagement([post], TODAY + H)
+    assert bool(f.evidence) is judged
+    assert f.active is judged
+
+
 def test_prior_share_follows_the_shape() -> None:
     assert [prior_share(a) for a in (0, H // 2, H, 6 * H, 24 * H, 48 * H)] == [
         0.0,
