@@ -214,32 +214,35 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(dumps(report).decode() + "\n")
     else:
-        head = (
-            "type",
-            "planted",
-            "detected",
-            "alerts",
-            "recall",
-            "precision",
-            "median delay",
-            "decoys flagged",
-        )
-        widths = (-18, 7, 8, 6, 6, 9, 13, 15)
-        print(
-            " ".join(
-                f"{h:<{-w}}" if w < 0 else f"{h:>{w}}" for h, w in zip(head, widths, strict=True)
-            )
-        )
-        for kind, r in results.items():
-            delay = "-" if r["median_delay_min"] is None else f"{r['median_delay_min']:.0f} min"
-            print(
-                f"{kind:<18} {r['planted']:>7} {r['detected']:>8} {r['alerts']:>6} "
-                f"{_pct(r['recall']):>6} {_pct(r['precision']):>9} {delay:>13} "
-                f"{r['decoys_flagged']:>7}/{r['decoys']:<7}"
-            )
+        _print_table(results)
     if args.out:
         Path(args.out).write_bytes(dumps(report) + b"\n")
     return 0
+
+
+def _print_table(results: dict[str, Any]) -> None:
+    """One row per alert type; decoys flagged is how many decoys drew an alert of that type."""
+    head = (
+        "type",
+        "planted",
+        "detected",
+        "alerts",
+        "recall",
+        "precision",
+        "median delay",
+        "decoys flagged",
+    )
+    widths = (-18, 7, 8, 6, 6, 9, 13, 15)
+    print(
+        " ".join(f"{h:<{-w}}" if w < 0 else f"{h:>{w}}" for h, w in zip(head, widths, strict=True))
+    )
+    for kind, r in results.items():
+        delay = "-" if r["median_delay_min"] is None else f"{r['median_delay_min']:.0f} min"
+        print(
+            f"{kind:<18} {r['planted']:>7} {r['detected']:>8} {r['alerts']:>6} "
+            f"{_pct(r['recall']):>6} {_pct(r['precision']):>9} {delay:>13} "
+            f"{r['decoys_flagged']:>7}/{r['decoys']:<7}"
+        )
 
 
 def _pct(v: float | None) -> str:

@@ -14,11 +14,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from monitor.cli.feed import _wait_detected, read_alerts
+from monitor.core.units import DAY_MS, HOUR_MS
 from monitor.kafka.topics import create_topics
 from monitor.settings import Settings
 from monitor.sim.events import comment, post_snapshot
 from monitor.sim.produce import produce_events
-from monitor.store.keys import DAY_MS, DETECT_STEP_MS, HOUR_MS
+from monitor.store.keys import DETECT_STEP_MS
 from schemas.events import parse_time_ms
 
 pytestmark = pytest.mark.integration
