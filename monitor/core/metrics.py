@@ -113,16 +113,13 @@ def post_windows(posts: Iterable[PostState], now_ms: int) -> PostWindows:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class History:
-    """Hour-bucket sums the creator detectors weigh the last hour against (summed by Redis).
+    """Hour-bucket sums the sentiment detector weighs the last hour against (summed by Redis).
 
-    ``negative``/``comments`` cover ``history_hours(now)``, ``interactions`` covers
-    ``history_hours(now, USUAL_HOURS)``; ``first_hour`` is that range's first hour with data.
+    Both cover ``history_hours(now)``: the 24 whole hours before the last hour.
     """
 
     negative: int = 0
     comments: int = 0
-    interactions: int = 0
-    first_hour: int | None = None
 
 
 @dataclass(slots=True, kw_only=True)

@@ -71,9 +71,6 @@ def history_hours(now_ms: int, hours: int = 24) -> range:
     return range(current - hours - 1, current - 1)
 
 
-USUAL_HOURS = 166  # the detectors' "usual hour": up to 7 days before the last hour
-
-
 def in_window(t_ms: int, now_ms: int, length_ms: int) -> bool:
     """Exact membership in (now - length, now] for things kept with their own timestamps."""
     return now_ms - length_ms < t_ms <= now_ms

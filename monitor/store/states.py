@@ -12,7 +12,6 @@ from typing import Any, Final, NamedTuple
 from monitor.core.metrics import CreatorState, History, PostState, PostWindows
 from monitor.core.units import DAY_MS
 from monitor.core.windows import (
-    USUAL_HOURS,
     days_for_hours,
     history_hours,
     hour_window,
@@ -41,12 +40,10 @@ class StateReply(NamedTuple):
 
 
 class HistoryReply(NamedTuple):
-    """The detectors' history sums (``History``); ``first_hour`` is -1 for none."""
+    """The detectors' history sums (``History``)."""
 
     negative: int
     comments: int
-    interactions: int
-    first_hour: int
 
 
 class PostSumsReply(NamedTuple):
@@ -83,8 +80,8 @@ def state_calls(
     )
     spec = ""
     if history:
-        before, usual = history_hours(now_ms), history_hours(now_ms, USUAL_HOURS)
-        spec = f"{before.start},{before.stop},{usual.start},{usual.stop}"
+        before = history_hours(now_ms)
+        spec = f"{before.start},{before.stop}"
     windows = f"{h24.start},{h24.stop - 1},{m60.start},{m60.stop - 1}" if summed else ""
     head: list[Any] = [
         now_ms,
@@ -168,9 +165,4 @@ def _post_sums(sums: PostSumsReply) -> PostWindows:
 
 
 def _history(sums: HistoryReply) -> History:
-    return History(
-        negative=sums.negative,
-        comments=sums.comments,
-        interactions=sums.interactions,
-        first_hour=None if sums.first_hour < 0 else sums.first_hour,
-    )
+    return History(negative=sums.negative, comments=sums.comments)

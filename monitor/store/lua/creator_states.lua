@@ -6,9 +6,8 @@
 -- ARGV[5] = hash key suffixes read with HGETALL in three groups separated by ';' (the posts hash;
 --   the hour hashes, one per day; the minute hashes, one per hour), each comma-separated;
 -- ARGV[6] = the follower zset suffix;
--- ARGV[7] = '' or the detectors' history as hour indices "b_lo,b_hi,u_lo,u_hi" (half-open): the
---   sums of neg and cm over [b_lo, b_hi), the sum of int over [u_lo, u_hi) and the first hour of
---   that range holding an int field. Summed here so a week of hour buckets never crosses the wire.
+-- ARGV[7] = '' or the detectors' history as hour indices "b_lo,b_hi" (half-open): the sums of
+--   neg and cm over [b_lo, b_hi). Summed here so a day of hour buckets never crosses the wire.
 -- ARGV[8] = '' or "h_lo,h_hi,m_lo,m_hi": return the hour hashes summed over the window [h_lo, h_hi]
 --   and the minute hashes over [m_lo, m_hi] (bucket indices), as one hash of one field per metric
 --   at the window's oldest bucket holding data. Every window sum, and the oldest bucket, stay
@@ -23,7 +22,7 @@
 --   4 at_7d      the newest one at or before now - 7 d
 --   5 after_24h  the oldest one after now - 24 h
 --   6 after_7d   the oldest one after now - 7 d
---   7 history    {neg, cm, int, first int hour or -1} (states.py: HistoryReply); {} without ARGV[7]
+--   7 history    {neg, cm} (states.py: HistoryReply); {} without ARGV[7]
 --   8 posts      the posts hash; with ARGV[8] the six post sums above (states.py: PostSumsReply)
 --   9 hours      the hour hashes; with ARGV[8] one hash, the 24 h sums
 --  10 minutes    the minute hashes; with ARGV[8] one hash, the 1 h sums
@@ -44,41 +43,33 @@ local floor = math.floor
 local spec = {}
 for n in string.gmatch(ARGV[7], '[^,]+') do spec[#spec + 1] = tonumber(n) end
 
--- hour fields grouped per day hash: {day, {field, ...}, {metric, ...}, {hour, ...}}
+-- hour fields grouped per day hash: {day, {field, ...}, {metric, ...}}
 local plan = {}
-if #spec == 4 then
+if #spec == 2 then
   local by_day, order = {}, {}
   local function want(metric, h)
     local day = floor(h * HOUR / DAY)
     local g = by_day[day]
-    if not g then g = {day, {}, {}, {}}; by_day[day] = g; order[#order + 1] = g end
+    if not g then g = {day, {}, {}}; by_day[day] = g; order[#order + 1] = g end
     g[2][#g[2] + 1] = string.format('%s:%d', metric, h)
     g[3][#g[3] + 1] = metric
-    g[4][#g[4] + 1] = h
   end
   for h = spec[1], spec[2] - 1 do want('neg', h); want('cm', h) end
-  for h = spec[3], spec[4] - 1 do want('int', h) end
   plan = order
 end
 
 local function history(base)
-  if #spec ~= 4 then return {} end
-  local neg, cm, int, first = 0, 0, 0, -1
+  if #spec ~= 2 then return {} end
+  local neg, cm = 0, 0
   for _, g in ipairs(plan) do
     local values = redis.call('HMGET', string.format('%s:h:%d', base, g[1]), unpack(g[2]))
     for j, v in ipairs(values) do
       if v then
-        local m, n = g[3][j], tonumber(v)
-        if m == 'neg' then neg = neg + n
-        elseif m == 'cm' then cm = cm + n
-        else
-          int = int + n
-          if first == -1 or g[4][j] < first then first = g[4][j] end
-        end
+        if g[3][j] == 'neg' then neg = neg + tonumber(v) else cm = cm + tonumber(v) end
       end
     end
   end
-  return {neg, cm, int, first}
+  return {neg, cm}
 end
 
 local win = {}

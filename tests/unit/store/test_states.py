@@ -43,7 +43,7 @@ def test_one_call_per_chunk_of_creators_with_the_hash_groups_and_windows() -> No
     assert calls[1][8] == KEYS.creator(ids[-1])
     raw = state_calls(KEYS, ids[:1], NOW, retention_ms=DAY_MS, hours=24, history=True, summed=False)
     assert raw[0][7] == ""
-    assert raw[0][6] == f"{last_hour - 25},{last_hour - 1},{last_hour - 167},{last_hour - 1}"
+    assert raw[0][6] == f"{last_hour - 25},{last_hour - 1}"
 
 
 def test_a_full_reply_is_read_by_field() -> None:
@@ -54,7 +54,7 @@ def test_a_full_reply_is_read_by_field() -> None:
             newest=["1000:70"],
             at_24h=["500:60"],
             after_7d=["200:50"],
-            history=[3, 9, 40, -1],
+            history=[3, 9],
             posts=["p1", "10|20|30"],
             hours=[["cm:1", "2"], ["cm:2", "5", "int:2", "-1"]],
             minutes=[["cm:60", "1"]],
@@ -64,7 +64,7 @@ def test_a_full_reply_is_read_by_field() -> None:
     assert state.meta == {"platform": "tiktok", "late": "2"}
     assert (state.newest, state.at_24h, state.at_7d) == ((1000, 70), (500, 60), None)
     assert (state.after_24h, state.after_7d) == (None, 200)
-    assert state.history == History(negative=3, comments=9, interactions=40, first_hour=None)
+    assert state.history == History(negative=3, comments=9)
     assert state.posts == {"p1": PostState(created_ms=10, observed_ms=20, interactions=30)}
     assert state.post_sums is None
     assert state.hours == {"cm:1": 2, "cm:2": 5, "int:2": -1}
