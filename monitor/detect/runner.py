@@ -290,16 +290,9 @@ class Detector:
             return alerts, new_states, still_firing
         raw_states = await self._redis.hmget(self._k.detect_creators, ids)
         states = await self._tables.creator_states(ids, now, history=True, summed=True)
-        docs = {
-            s.creator_id: creator_metrics(s, now, self._bands)
-            for s in states
-            if s.known and s.history is not None
-        }
-        posts = await self._tables.post_histories(
-            [c for c, d in docs.items() if self._growth.is_micro(d["followers"])],
-            now,
-            limit=POSTS_READ,
-        )
+        docs = {s.creator_id: creator_metrics(s, now, self._bands) for s in states if s.known}
+        micro = [c for c, d in docs.items() if self._growth.is_micro(d["followers"])]
+        posts = await self._tables.post_histories(micro, now, limit=POSTS_READ)
         for n, (state, raw) in enumerate(zip(states, raw_states, strict=True)):
             if n % YIELD_EVERY == YIELD_EVERY - 1:
                 await asyncio.sleep(0)  # let the brand pass and the ingest agent run
