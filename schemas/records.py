@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 
 from schemas.codec import dumps
 
@@ -96,6 +96,21 @@ def _kept_payload(raw: bytes, keep: int, size: int) -> tuple[str, Literal["utf-8
     return text, "utf-8"
 
 
+class QuotedRecord(Protocol):
+    """A Kafka record a dead letter quotes: where it was, its key and its value."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeadLetter:
     """A refused record: why, where it came from, and as much of it as fits (``truncated``)."""
@@ -113,6 +128,20 @@ class DeadLetter:
     truncated: bool = False
     key_bytes: int = 0
     key_truncated: bool = False
+
+    @classmethod
+    def quoting(cls, record: QuotedRecord, *, code: str, reason: str, at: str) -> DeadLetter:
+        """The dead letter of one record, ingest's or the notifier's: its position, key, value."""
+        return cls.build(
+            reason=reason,
+            code=code,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            payload=record.value,
+            at=at,
+        )
 
     @classmethod
     def build(

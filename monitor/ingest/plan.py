@@ -201,13 +201,4 @@ def _mentions(op: dict[str, Any], text: str, matcher: MentionMatcher) -> None:
 
 def dead_letter(rec: RawRecord, why: Rejection, at: str) -> DeadLetter:
     """The dead letter of one input record (bounded in size: schemas/records.py)."""
-    return DeadLetter.build(
-        reason=why.reason,
-        code=why.code,
-        topic=rec.topic,
-        partition=rec.partition,
-        offset=rec.offset,
-        key=rec.key,
-        payload=rec.value,
-        at=at,
-    )
+    return DeadLetter.quoting(rec, code=why.code, reason=why.reason, at=at)

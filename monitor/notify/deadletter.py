@@ -1,7 +1,7 @@
 """The notifier's dead letters: alert records that will never reach Slack.
 
-``notifier_dead_letter`` is the one place the notifier builds a ``DeadLetter``, so the shared
-poison-record handling can take it over by replacing that function alone.
+Each one is built by ``DeadLetter.quoting``, the same builder ingest uses, so both bound their
+size the same way.
 """
 
 from __future__ import annotations
@@ -37,20 +37,6 @@ def undelivered_code(verdict: Verdict) -> str:
     return CODE_PERMANENT if verdict.kind == "permanent" else CODE_EXHAUSTED
 
 
-def notifier_dead_letter(record: SourceRecord, *, code: str, reason: str, at: str) -> DeadLetter:
-    """The dead letter quoting one ``monitor.alerts`` record (its origin, key and value)."""
-    return DeadLetter.build(
-        reason=reason,
-        code=code,
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        key=record.key,
-        payload=record.value,
-        at=at,
-    )
-
-
 class DeadLetters:
     """Sends dead letters, acked by Kafka, and counts them for the web view."""
 
@@ -69,7 +55,7 @@ class DeadLetters:
         at = format_time_ms(int(time.time() * 1000))
         futures = []
         for record in records:
-            letter = notifier_dead_letter(record, code=code, reason=reason, at=at)
+            letter = DeadLetter.quoting(record, code=code, reason=reason, at=at)
             futures.append(
                 await self._producer.send(self._topic, letter.to_json(), key=letter.record_key())
             )
